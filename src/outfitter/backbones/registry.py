@@ -1,0 +1,131 @@
+"""Create image backbones by name: each declares how it is built, its preprocessing and its output width."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from outfitter.errors import InputError
+from outfitter.images import resize
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How a backbone wants its pixels: size, resize mode and per-channel normalisation of [0,1] values."""
+
+    image_size: int
+    resize_mode: str
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def __call__(self, img: Image.Image) -> torch.Tensor:
+        """An RGB PIL image as a normalised CHW float tensor."""
+        return self.normalize(self.to_tensor(img))
+
+    def to_tensor(self, img: Image.Image) -> torch.Tensor:
+        """Resize and scale to [0,1] without normalising (colour histograms are taken here)."""
+        arr = np.asarray(resize(img, self.image_size, self.resize_mode), dtype=np.uint8)
+        return torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div_(255.0)
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the mean/std normalisation to a [0,1] tensor (CHW or NCHW)."""
+        mean = torch.tensor(self.mean, dtype=x.dtype).view(3, 1, 1)
+        std = torch.tensor(self.std, dtype=x.dtype).view(3, 1, 1)
+        return (x - mean) / std
+
+
+@dataclass(frozen=True)
+class Trunk:
+    """A backbone cut in two for fine-tuning: a frozen stem and a trainable head ending in the pooled vector."""
+
+    stem: nn.Module
+    head: nn.Module
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """Registry entry: everything needed to build one backbone family."""
+
+    name: str
+    dim: int
+    preprocess: Preprocess
+    build: Callable[[str | Path | None, bool], nn.Module]
+    split: Callable[[nn.Module], Trunk]
+    description: str
+
+
+class Backbone:
+    """A built backbone in eval mode: preprocessing plus a model that maps images to unit-norm vectors."""
+
+    def __init__(self, spec: BackboneSpec, model: nn.Module) -> None:
+        self.spec = spec
+        self.model = model.eval()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def dim(self) -> int:
+        return self.spec.dim
+
+    @property
+    def preprocess(self) -> Preprocess:
+        return self.spec.preprocess
+
+    def trunk(self) -> Trunk:
+        """The model cut into a frozen stem and a trainable head (shares parameters with `model`)."""
+        return self.spec.split(self.model)
+
+    @torch.inference_mode()
+    def embed_tensors(self, batch: torch.Tensor) -> np.ndarray:
+        """Preprocessed NCHW batch -> L2-normalised float32 vectors [N, dim]."""
+        feats = self.model(batch).float()
+        return nn.functional.normalize(feats, dim=1).numpy().astype(np.float32, copy=False)
+
+    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """RGB PIL images -> L2-normalised float32 vectors [N, dim]."""
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self.embed_tensors(torch.stack([self.preprocess(im) for im in images]))
+
+
+_REGISTRY: dict[str, BackboneSpec] = {}
+
+DEFAULT_BACKBONE = "efficientnet_lite0"
+
+
+def register(spec: BackboneSpec) -> BackboneSpec:
+    """Add a backbone family to the registry (called once per family module)."""
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def list_backbones() -> list[str]:
+    """Names of every registered backbone."""
+    return sorted(_REGISTRY)
+
+
+def get_spec(name: str) -> BackboneSpec:
+    """The registry entry for `name`, or an InputError listing the known names."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise InputError(
+            f"unknown backbone {name!r}; known: {', '.join(list_backbones())}", field="backbone"
+        ) from None
+
+
+def create_backbone(name: str = DEFAULT_BACKBONE, *, weights: str | Path | None = None, pretrained: bool = True) -> Backbone:
+    """Build a backbone by name; `weights` overrides where pretrained weights come from, `pretrained=False` gives random ones."""
+    spec = get_spec(name)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = spec.build(weights, pretrained)
+    return Backbone(spec, model)

@@ -1,0 +1,347 @@
+"""The catalogue store: item vectors and metadata in a directory, appended and deleted atomically.
+
+Layout: `store.json` (the manifest: backbone, width, dtype, live segments, deleted ids) and, per segment,
+`<seg>.vectors.npy` [n, dim], `<seg>.ids.npy`, `<seg>.categories.npy` (codes into the manifest's category
+list) and `<seg>.meta.jsonl` with `<seg>.offsets.npy` for random access. A segment's files are written
+first, then the manifest is replaced in one rename, so a crash leaves either the old or the new store and
+never a half-written one. Vectors are memory-mapped, so a large catalogue opens without reading them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from outfitter.catalog.files import write_atomic, write_json, write_npy
+from outfitter.errors import InputError, StoreError
+from outfitter.types import Item
+
+MANIFEST = "store.json"
+FORMAT_VERSION = 1
+DTYPES = ("float32", "float16")
+NO_CATEGORY = -1
+
+
+@dataclass(frozen=True)
+class Block:
+    """A slice of the catalogue for block-wise scans: vectors, their ids, category codes and liveness."""
+
+    start: int
+    vectors: np.ndarray
+    ids: np.ndarray
+    categories: np.ndarray
+    live: np.ndarray
+
+
+class Segment:
+    """One immutable batch of items, its arrays memory-mapped on first use."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        self.root = root
+        self.name = name
+
+    def path(self, suffix: str) -> Path:
+        return self.root / f"{self.name}.{suffix}"
+
+    @cached_property
+    def vectors(self) -> np.ndarray:
+        return self._load("vectors.npy")
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        return self._load("ids.npy")
+
+    @cached_property
+    def categories(self) -> np.ndarray:
+        return self._load("categories.npy")
+
+    @cached_property
+    def offsets(self) -> np.ndarray:
+        return self._load("offsets.npy")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def metadata(self, row: int) -> dict:
+        """The JSON record of one row, read by seeking to its offset."""
+        with open(self.path("meta.jsonl"), "rb") as fh:
+            fh.seek(int(self.offsets[row]))
+            return json.loads(fh.readline())
+
+    def _load(self, suffix: str) -> np.ndarray:
+        try:
+            return np.load(self.path(suffix), mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{self.path(suffix)}: cannot read segment file ({exc})") from exc
+
+    @classmethod
+    def write(cls, root: Path, items: Sequence[Item], vectors: np.ndarray, codes: np.ndarray) -> "Segment":
+        """Write a new segment's files (each atomically); it joins the store only when the manifest names it."""
+        seg = cls(root, f"seg-{uuid.uuid4().hex[:12]}")
+        lines = [json.dumps(_item_record(it), ensure_ascii=False).encode() + b"\n" for it in items]
+        offsets = np.cumsum([0] + [len(line) for line in lines[:-1]], dtype=np.int64)
+        write_atomic(seg.path("meta.jsonl"), lambda fh: fh.writelines(lines))
+        write_npy(seg.path("offsets.npy"), offsets)
+        write_npy(seg.path("ids.npy"), np.array([it.item_id for it in items], dtype=str))
+        write_npy(seg.path("categories.npy"), codes.astype(np.int32))
+        write_npy(seg.path("vectors.npy"), vectors)
+        return seg
+
+    def files(self) -> list[Path]:
+        return [self.path(s) for s in ("vectors.npy", "ids.npy", "categories.npy", "offsets.npy", "meta.jsonl")]
+
+
+def _item_record(item: Item) -> dict:
+    return {"id": item.item_id, "path": item.path, "category": item.category, "attributes": item.attributes}
+
+
+class CatalogStore:
+    """Vectors and metadata of a catalogue on disk; one backbone per store; open, append, delete, compact."""
+
+    def __init__(self, root: Path, manifest: dict) -> None:
+        self.root = root
+        self._manifest = manifest
+        self.segments = [Segment(root, name) for name in manifest["segments"]]
+
+    # ---- opening and creating
+
+    @classmethod
+    def create(cls, root: str | Path, *, backbone: str, dim: int, dtype: str = "float32") -> "CatalogStore":
+        """Make a new empty store in `root` (which must not hold one already)."""
+        root = Path(root)
+        if (root / MANIFEST).exists():
+            raise StoreError(f"{root}: a catalogue store already exists here")
+        if dtype not in DTYPES:
+            raise InputError(f"unsupported vector dtype {dtype!r}; choose one of {DTYPES}", field="dtype")
+        root.mkdir(parents=True, exist_ok=True)
+        manifest = {"format": FORMAT_VERSION, "backbone": backbone, "dim": int(dim), "dtype": dtype,
+                    "segments": [], "categories": [], "deleted": []}
+        write_json(root / MANIFEST, manifest)
+        return cls(root, manifest)
+
+    @classmethod
+    def open(cls, root: str | Path) -> "CatalogStore":
+        """Open an existing store; a missing or damaged manifest is a StoreError naming the file."""
+        path = Path(root) / MANIFEST
+        if not path.is_file():
+            raise StoreError(f"{root}: no catalogue store here (missing {MANIFEST}); create one with `outfitter index`")
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StoreError(f"{path}: unreadable store manifest ({exc})") from exc
+        if manifest.get("format") != FORMAT_VERSION:
+            raise StoreError(f"{path}: unsupported store format {manifest.get('format')!r}")
+        return cls(Path(root), manifest)
+
+    @classmethod
+    def open_or_create(cls, root: str | Path, *, backbone: str, dim: int, dtype: str = "float32") -> "CatalogStore":
+        """Open the store in `root`, checking it was made by `backbone`, or create it."""
+        if not (Path(root) / MANIFEST).exists():
+            return cls.create(root, backbone=backbone, dim=dim, dtype=dtype)
+        store = cls.open(root)
+        store.check_backbone(backbone)
+        return store
+
+    # ---- what it holds
+
+    @property
+    def backbone(self) -> str:
+        return self._manifest["backbone"]
+
+    @property
+    def dim(self) -> int:
+        return self._manifest["dim"]
+
+    @property
+    def dtype(self) -> str:
+        return self._manifest["dtype"]
+
+    @property
+    def category_names(self) -> list[str]:
+        return list(self._manifest["categories"])
+
+    def check_backbone(self, backbone: str) -> None:
+        """Refuse to mix vectors of two backbones in one store."""
+        if backbone != self.backbone:
+            raise StoreError(
+                f"{self.root}: store holds {self.backbone} vectors; refusing to add {backbone} vectors "
+                f"(use another --store, or the same --backbone)"
+            )
+
+    @cached_property
+    def _deleted(self) -> frozenset[str]:
+        return frozenset(self._manifest["deleted"])
+
+    @cached_property
+    def _rows(self) -> dict[str, tuple[int, int]]:
+        """id -> (segment, row) for every live item (built on first lookup)."""
+        rows: dict[str, tuple[int, int]] = {}
+        for s, seg in enumerate(self.segments):
+            for r, item_id in enumerate(seg.ids.tolist()):
+                if item_id not in self._deleted:
+                    rows[item_id] = (s, r)
+        return rows
+
+    def __len__(self) -> int:
+        return sum(len(seg) for seg in self.segments) - len(self._deleted)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._rows
+
+    def ids(self) -> list[str]:
+        """Live item ids in storage order."""
+        return list(self._rows)
+
+    def get(self, item_id: str) -> Item:
+        """The stored item, or a KeyError-like InputError naming the unknown id."""
+        s, r = self._locate(item_id)
+        rec = self.segments[s].metadata(r)
+        return Item(rec["id"], rec.get("path"), rec.get("category"), rec.get("attributes") or {})
+
+    def vector(self, item_id: str) -> np.ndarray:
+        """One item's vector as float32."""
+        s, r = self._locate(item_id)
+        return np.asarray(self.segments[s].vectors[r], dtype=np.float32)
+
+    def _locate(self, item_id: str) -> tuple[int, int]:
+        try:
+            return self._rows[item_id]
+        except KeyError:
+            raise InputError(f"unknown item id {item_id!r} in store {self.root}", field="item_id") from None
+
+    def category_code(self, category: str | None) -> int | None:
+        """The code of a category name, None if the store has no such category."""
+        if category is None:
+            return NO_CATEGORY
+        try:
+            return self._manifest["categories"].index(category)
+        except ValueError:
+            return None
+
+    def blocks(self, rows: int = 65536) -> Iterator[Block]:
+        """Scan the whole catalogue in blocks of at most `rows` rows (deleted rows flagged, not removed)."""
+        start = 0
+        for seg in self.segments:
+            for lo in range(0, len(seg), rows):
+                ids = seg.ids[lo:lo + rows]
+                live = np.ones(len(ids), bool) if not self._deleted else ~np.isin(ids, list(self._deleted))
+                yield Block(start + lo, seg.vectors[lo:lo + rows], ids, seg.categories[lo:lo + rows], live)
+            start += len(seg)
+
+    def vectors(self) -> np.ndarray:
+        """All stored rows' vectors (a memory map when the store is one segment); pair with `all_ids()`."""
+        if len(self.segments) == 1:
+            return self.segments[0].vectors
+        if not self.segments:
+            return np.zeros((0, self.dim), dtype=self.dtype)
+        return np.concatenate([seg.vectors for seg in self.segments])
+
+    def all_ids(self) -> np.ndarray:
+        """Ids of every stored row, deleted ones included, aligned with `vectors()`."""
+        return np.concatenate([seg.ids for seg in self.segments]) if self.segments else np.array([], dtype=str)
+
+    def all_categories(self) -> np.ndarray:
+        """Category codes of every stored row, aligned with `vectors()`."""
+        if not self.segments:
+            return np.array([], dtype=np.int32)
+        return np.concatenate([seg.categories for seg in self.segments])
+
+    def live_mask(self) -> np.ndarray:
+        """True for rows not deleted, aligned with `vectors()`."""
+        ids = self.all_ids()
+        return ~np.isin(ids, list(self._deleted)) if self._deleted else np.ones(len(ids), bool)
+
+    # ---- changing it
+
+    def append(self, items: Sequence[Item], vectors: np.ndarray) -> None:
+        """Add items and their vectors as one new segment, committed atomically; ids must be new."""
+        vectors = self._check_vectors(items, vectors)
+        if not items:
+            return
+        with self._lock():
+            self._reload()
+            clash = [it.item_id for it in items if it.item_id in self._rows]
+            if clash or len({it.item_id for it in items}) != len(items):
+                raise InputError(f"item ids already in the store or repeated: {sorted(set(clash))[:5] or 'repeated'}",
+                                 field="item_id")
+            names, codes = self._category_codes(items)
+            seg = Segment.write(self.root, items, vectors, codes)
+            self._commit(segments=[*self._manifest["segments"], seg.name], categories=names)
+
+    def delete(self, item_ids: Sequence[str]) -> int:
+        """Mark items deleted (committed atomically); returns how many were live."""
+        with self._lock():
+            self._reload()
+            live = [i for i in dict.fromkeys(item_ids) if i in self._rows]
+            if live:
+                self._commit(deleted=sorted(self._deleted | set(live)))
+            return len(live)
+
+    def compact(self) -> None:
+        """Rewrite all live items into one segment, dropping deleted rows; old files removed after the commit."""
+        with self._lock():
+            self._reload()
+            if len(self.segments) <= 1 and not self._deleted:
+                return
+            old = list(self.segments)
+            mask = self.live_mask()
+            items = [self.get(i) for i in self.all_ids()[mask].tolist()]
+            vectors = np.asarray(self.vectors()[mask])
+            codes = self.all_categories()[mask]
+            seg = Segment.write(self.root, items, vectors, codes)
+            self._commit(segments=[seg.name], deleted=[])
+            for path in (p for s in old for p in s.files()):
+                path.unlink(missing_ok=True)
+
+    def _check_vectors(self, items: Sequence[Item], vectors: np.ndarray) -> np.ndarray:
+        vectors = np.asarray(vectors)
+        if vectors.ndim != 2 or vectors.shape != (len(items), self.dim):
+            raise InputError(f"expected vectors of shape ({len(items)}, {self.dim}), got {vectors.shape}",
+                             field="vectors")
+        if not np.isfinite(vectors).all():
+            raise InputError("vectors contain NaN or infinity", field="vectors")
+        return np.ascontiguousarray(vectors, dtype=self.dtype)
+
+    def _category_codes(self, items: Sequence[Item]) -> tuple[list[str], np.ndarray]:
+        """The category list extended with new names, and each item's code in it."""
+        names = list(self._manifest["categories"])
+        for it in items:
+            if it.category is not None and it.category not in names:
+                names.append(it.category)
+        index = {n: i for i, n in enumerate(names)}
+        return names, np.array([NO_CATEGORY if it.category is None else index[it.category] for it in items], np.int32)
+
+    def _commit(self, **changes) -> None:
+        """Write the manifest with `changes` in one atomic replace, then use it."""
+        manifest = {**self._manifest, **changes}
+        write_json(self.root / MANIFEST, manifest)
+        self._use(manifest)
+
+    def _reload(self) -> None:
+        """Re-read the manifest under the lock so concurrent writers never drop each other's commits."""
+        fresh = CatalogStore.open(self.root)._manifest
+        if fresh != self._manifest:
+            self._use(fresh)
+
+    def _use(self, manifest: dict) -> None:
+        self._manifest = manifest
+        self.segments = [Segment(self.root, name) for name in manifest["segments"]]
+        self.__dict__.pop("_rows", None)
+        self.__dict__.pop("_deleted", None)
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        with open(self.root / ".lock", "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)

@@ -1,0 +1,40 @@
+"""Index a source of photos into a store: pick the reader, build the backbone, run the embedding job."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from outfitter.backbones import create_backbone
+from outfitter.catalog.store import CatalogStore
+from outfitter.datasets import PolyvoreOutfits, read_source
+from outfitter.errors import InputError
+from outfitter.pipeline import EmbedReport, embed_into_store
+from outfitter.types import Item
+
+# Merge the store's segments once an incremental job leaves more than this many.
+COMPACT_AFTER_SEGMENTS = 16
+
+
+def load_items(source: Path | None, *, polyvore: Path | None = None, version: str = "nondisjoint",
+               warn: Callable[[str], None] | None = None) -> list[Item]:
+    """Items from a photo folder, a CSV manifest, or a Polyvore Outfits root (exactly one)."""
+    if (source is None) == (polyvore is None):
+        raise InputError("give either SOURCE (a folder or CSV manifest) or --polyvore ROOT")
+    if polyvore is not None:
+        return PolyvoreOutfits(polyvore, version, on_missing=warn).items()
+    return read_source(source, on_missing=warn)
+
+
+def index_items(items: Sequence[Item], store_dir: Path, *, backbone: str = "efficientnet_lite0",
+                weights: Path | None = None, batch_size: int = 32, workers: int | None = None,
+                progress: bool = True) -> EmbedReport:
+    """Embed `items` into the store at `store_dir` (created if needed), skipping those already there."""
+    if not items:
+        raise InputError("no items to index")
+    model = create_backbone(backbone, weights=weights)
+    store = CatalogStore.open_or_create(store_dir, backbone=model.name, dim=model.dim)
+    report = embed_into_store(items, store, model, batch_size=batch_size, workers=workers, progress=progress)
+    if len(store.segments) > COMPACT_AFTER_SEGMENTS:
+        store.compact()
+    return report
