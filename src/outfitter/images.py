@@ -1,0 +1,240 @@
+"""Safe photo decoding, resizing and colour histograms: every image outfitter reads passes through here."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zlib
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from outfitter.errors import ImageError
+
+DEFAULT_MAX_PIXELS = 40_000_000
+"""Largest width*height decoded by default (a 40-megapixel photo); larger is refused as a possible bomb."""
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+"""File suffixes treated as photos when scanning a folder."""
+
+ResizeMode = Literal["squash", "center_crop", "pad"]
+
+_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error)
+_SIGNATURES = (
+    (b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF")
+)
+_JPEG_MARKER = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")
+_JPEG_NO_LENGTH = frozenset({0x01, 0xD8})
+_JPEG_EOI = 0xD9
+_WHITE = (255, 255, 255)
+
+
+def load_image(
+    source: str | Path | bytes, *, name: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Image.Image:
+    """Decode a photo (a path, or an upload's bytes) into a fully loaded, upright RGB image, or raise ImageError."""
+    label = name or ("<bytes>" if isinstance(source, bytes) else str(source))
+    data = source if isinstance(source, bytes) else _read(Path(source), label)
+    if not data:
+        raise ImageError("empty file (0 bytes)", path=label)
+    img = _open(data, label, max_pixels)
+    return to_rgb(_load(img, label), name=label)
+
+
+def to_rgb(img: Image.Image, *, name: str | None = None) -> Image.Image:
+    """Convert any PIL mode to 8-bit RGB: alpha over white, 16-bit and float scaled, CMYK and palettes converted."""
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        return _to_8bit(img).convert("RGB")
+    if img.has_transparency_data:
+        return _over_white(img.convert("RGBA"))
+    if img.mode == "RGB":
+        return img
+    try:
+        return img.convert("RGB")
+    except ValueError as e:
+        raise ImageError(f"unsupported colour mode {img.mode}", path=name) from e
+
+
+def resize(img: Image.Image, size: int | tuple[int, int], mode: ResizeMode = "squash") -> Image.Image:
+    """Resize to size (an int, or (width, height) as in PIL) by squashing, centre-cropping or letterboxing on white."""
+    width, height = (size, size) if isinstance(size, int) else size
+    if mode == "squash":
+        return img.resize((width, height), Image.Resampling.BILINEAR)
+    if mode == "center_crop":
+        return _center_crop(img, width, height)
+    if mode == "pad":
+        return _pad(img, width, height)
+    raise ValueError(f"unknown resize mode {mode!r}; expected 'squash', 'center_crop' or 'pad'")
+
+
+def color_histogram(
+    img: Image.Image | np.ndarray | torch.Tensor, bins: int = 8, size: int = 224
+) -> np.ndarray:
+    """The SPEC's colour feature: `bins` bins per RGB channel over [0,1], each channel summing to 1 (3*bins floats)."""
+    return color_histograms(_as_chw(img, size)[None], bins=bins, size=size)[0].cpu().numpy()
+
+
+def color_histograms(batch: torch.Tensor, bins: int = 8, size: int = 224) -> torch.Tensor:
+    """Colour histograms of a [N,3,H,W] batch in [0,1], vectorised; row i equals color_histogram(batch[i])."""
+    if batch.ndim != 4 or batch.shape[1] != 3:
+        raise ValueError(f"expected a [N,3,H,W] batch, got shape {tuple(batch.shape)}")
+    x = batch.float()
+    if tuple(x.shape[-2:]) != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    n = x.shape[0]
+    index = (x * bins).floor().clamp(0, bins - 1).long().flatten(2)
+    offsets = torch.arange(n * 3, device=x.device).view(n, 3, 1) * bins
+    counts = torch.bincount((index + offsets).flatten(), minlength=n * 3 * bins).view(n, 3, bins).float()
+    return (counts / counts.sum(-1, keepdim=True)).flatten(1)
+
+
+def _read(path: Path, label: str) -> bytes:
+    """Read a photo's bytes, turning a missing or unreadable file into an ImageError."""
+    if not path.exists():
+        raise ImageError("file not found", path=label)
+    if not path.is_file():
+        raise ImageError("not a file", path=label)
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise ImageError(f"cannot read file ({e.strerror or e})", path=label) from e
+
+
+def _open(data: bytes, label: str, max_pixels: int) -> ImageFile.ImageFile:
+    """Identify the format and check size and completeness from the header, before any pixels are decoded."""
+    try:
+        img = Image.open(io.BytesIO(data), formats=_FORMATS)
+    except UnidentifiedImageError:
+        raise ImageError(_unidentified_reason(data), path=label) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"too large, possibly a decompression bomb ({e})", path=label) from None
+    except _DECODE_ERRORS as e:
+        raise _decode_failure(e, label) from e
+    if img.width * img.height > max_pixels:
+        raise ImageError(
+            f"too large ({img.width}x{img.height} = {img.width * img.height:,} pixels, limit {max_pixels:,}),"
+            " possibly a decompression bomb",
+            path=label,
+        )
+    if not _is_complete(data, img.format):
+        raise ImageError(f"truncated file (the {img.format} data ends before its end marker)", path=label)
+    return img
+
+
+def _load(img: ImageFile.ImageFile, label: str) -> Image.Image:
+    """Decode the pixels and apply the EXIF orientation, turning PIL's failures into ImageErrors."""
+    try:
+        img.load()
+        return ImageOps.exif_transpose(img)
+    except _DECODE_ERRORS as e:
+        raise _decode_failure(e, label) from e
+
+
+def _decode_failure(error: Exception, label: str) -> ImageError:
+    """An ImageError for a PIL decoding failure, saying 'truncated' when PIL ran out of data."""
+    reason = "truncated file" if "truncated" in str(error).lower() else "corrupt image data"
+    return ImageError(f"{reason} ({error})", path=label)
+
+
+def _unidentified_reason(data: bytes) -> str:
+    """Say what bytes PIL could not identify look like, so the user sees 'a PDF document' rather than a PIL error."""
+    for signature, fmt in _SIGNATURES:
+        if data.startswith(signature):
+            return f"corrupt or truncated {fmt} header"
+    if data.startswith(b"%PDF"):
+        return "not an image (a PDF document)"
+    if data[4:8] == b"ftyp":
+        return "not an image (an ISO media file such as HEIC, AVIF or MP4; convert it to JPEG or PNG)"
+    sample = data[:1024]
+    if b"\x00" not in sample and sample.decode("utf-8", errors="replace").count("\ufffd") <= 1:
+        return "not an image (text)"
+    return "not an image (unrecognised format)"
+
+
+def _is_complete(data: bytes, fmt: str | None) -> bool:
+    """Whether a JPEG or PNG reaches its end marker: PIL pads truncated files if LOAD_TRUNCATED_IMAGES is set."""
+    if fmt in ("JPEG", "MPO"):
+        return _jpeg_has_end(data)
+    if fmt == "PNG":
+        return _png_has_end(data)
+    return True
+
+
+def _jpeg_has_end(data: bytes) -> bool:
+    """Walk the JPEG segments from SOI (skipping each by its length, scanning entropy data) until EOI."""
+    pos = 2
+    while match := _JPEG_MARKER.search(data, pos):
+        marker, pos = data[match.end() - 1], match.end()
+        if marker == _JPEG_EOI:
+            return True
+        if marker not in _JPEG_NO_LENGTH:
+            if pos + 2 > len(data):
+                return False
+            pos += int.from_bytes(data[pos : pos + 2], "big")
+    return False
+
+
+def _png_has_end(data: bytes) -> bool:
+    """Walk the PNG chunks from the signature until IEND."""
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if kind == b"IEND":
+            return True
+        pos += 12 + length
+    return False
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """Scale 16-bit (I;16*, and I as PIL opens 16-bit files) or float (F: [0,1], else [0,255]) pixels to 8-bit L."""
+    values = np.asarray(img, dtype=np.float64)
+    if img.mode != "F":
+        values = values / 257.0
+    elif values.size and values.max() <= 1.0:
+        values = values * 255.0
+    return Image.fromarray(np.rint(np.clip(values, 0, 255)).astype(np.uint8), mode="L")
+
+
+def _over_white(rgba: Image.Image) -> Image.Image:
+    """Composite an RGBA image onto white, as a product photo with a transparent background is meant to be seen."""
+    background = Image.new("RGBA", rgba.size, (*_WHITE, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def _center_crop(img: Image.Image, width: int, height: int) -> Image.Image:
+    """Scale so the image covers width x height, then cut out the centre."""
+    scale = max(width / img.width, height / img.height)
+    scaled = img.resize(
+        (max(width, round(img.width * scale)), max(height, round(img.height * scale))),
+        Image.Resampling.BILINEAR,
+    )
+    left, top = (scaled.width - width) // 2, (scaled.height - height) // 2
+    return scaled.crop((left, top, left + width, top + height))
+
+
+def _pad(img: Image.Image, width: int, height: int) -> Image.Image:
+    """Scale so the image fits inside width x height, then centre it on a white canvas."""
+    scale = min(width / img.width, height / img.height)
+    inner = img.resize(
+        (max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.Resampling.BILINEAR
+    )
+    canvas = Image.new(img.mode, (width, height), "white")
+    canvas.paste(inner, ((width - inner.width) // 2, (height - inner.height) // 2))
+    return canvas
+
+
+def _as_chw(img: Image.Image | np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
+    """A [3,H,W] float tensor in [0,1]: PIL images are made RGB and squashed to size x size, as in the SPEC."""
+    if isinstance(img, Image.Image):
+        pixels = np.asarray(resize(to_rgb(img), size), dtype=np.float32) / 255.0
+        return torch.from_numpy(pixels).permute(2, 0, 1)
+    chw = torch.as_tensor(img, dtype=torch.float32)
+    if chw.ndim != 3 or chw.shape[0] != 3:
+        raise ValueError(f"expected a [3,H,W] image in [0,1], got shape {tuple(chw.shape)}")
+    return chw

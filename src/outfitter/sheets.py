@@ -1,0 +1,157 @@
+"""Contact sheets: one PNG showing a query photo and rows of results, for the CLI demo and for eyeballing quality."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from outfitter.errors import ImageError
+from outfitter.images import load_image, resize, to_rgb
+from outfitter.types import Hit
+
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+_PAD = 8
+_CAPTION_GAP = 4
+_LABEL_WIDTH = 120
+_BACKGROUND = (255, 255, 255)
+_TEXT = (30, 30, 30)
+_PLACEHOLDER = (200, 200, 200)
+
+
+@dataclass(frozen=True)
+class SheetCell:
+    """One thumbnail: a photo (path or PIL image; None or unreadable shows a grey placeholder) and caption lines."""
+
+    image: str | Path | Image.Image | None
+    caption: Sequence[str] = ()
+
+    @classmethod
+    def from_hit(cls, hit: Hit) -> SheetCell:
+        """A cell showing a search hit's photo captioned with its id, category and score."""
+        lines = (hit.item_id, hit.category or "", f"{hit.score:.3f}")
+        return cls(hit.path, tuple(line for line in lines if line))
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Sizes shared by every row of one sheet."""
+
+    thumb: int
+    caption_font: Font
+    label_font: Font
+    line_height: int
+    caption_lines: int
+
+    @property
+    def row_height(self) -> int:
+        """Height of one row: the thumbnail, its caption lines and the gap below."""
+        return self.thumb + _CAPTION_GAP + self.caption_lines * self.line_height + _PAD
+
+
+def contact_sheet(
+    rows: Sequence[tuple[str, Sequence[SheetCell]]],
+    out_path: str | Path,
+    *,
+    query: SheetCell | None = None,
+    thumb: int = 160,
+    title: str | None = None,
+) -> Path:
+    """Draw the query (if any) on the first row, then one labelled row of captioned thumbnails per entry; write a PNG."""
+    all_rows = [("query", [query])] if query is not None else []
+    all_rows += [(label, list(cells)) for label, cells in rows]
+    layout = _layout(all_rows, thumb)
+    return _save_atomic(_render(all_rows, layout, title), Path(out_path))
+
+
+def _layout(rows: list[tuple[str, list[SheetCell]]], thumb: int) -> _Layout:
+    """Pick fonts scaled to the thumbnail size and room for the longest caption."""
+    caption_font = _font(max(10, thumb // 12))
+    bbox = caption_font.getbbox("Ag")
+    lines = max((len(cell.caption) for _, cells in rows for cell in cells), default=0)
+    return _Layout(thumb, caption_font, _font(max(12, thumb // 10)), int(bbox[3]) + 3, lines)
+
+
+def _font(size: int) -> Font:
+    """Pillow's bundled font at a size (Pillow >= 10.1 with FreeType), else its fixed bitmap font."""
+    try:
+        return ImageFont.load_default(size=size)
+    except (ImportError, OSError, TypeError):
+        return ImageFont.load_default()
+
+
+def _render(rows: list[tuple[str, list[SheetCell]]], layout: _Layout, title: str | None) -> Image.Image:
+    """Lay out the title and the rows on a white canvas."""
+    columns = max((len(cells) for _, cells in rows), default=1) or 1
+    width = _PAD + _LABEL_WIDTH + columns * (layout.thumb + _PAD)
+    title_height = layout.line_height * 2 if title else 0
+    sheet = Image.new("RGB", (width, _PAD + title_height + len(rows) * layout.row_height), _BACKGROUND)
+    draw = ImageDraw.Draw(sheet)
+    if title:
+        draw.text((_PAD, _PAD), _fit(draw, title, layout.label_font, width - 2 * _PAD), _TEXT, layout.label_font)
+    for i, (label, cells) in enumerate(rows):
+        _draw_row(sheet, draw, _PAD + title_height + i * layout.row_height, label, cells, layout)
+    return sheet
+
+
+def _draw_row(
+    sheet: Image.Image, draw: ImageDraw.ImageDraw, top: int, label: str, cells: list[SheetCell], layout: _Layout
+) -> None:
+    """Draw a row label, then each cell's thumbnail with its caption lines under it."""
+    label_y = top + (layout.thumb - layout.line_height) // 2
+    draw.text((_PAD, label_y), _fit(draw, label, layout.label_font, _LABEL_WIDTH - _PAD), _TEXT, layout.label_font)
+    for j, cell in enumerate(cells):
+        left = _PAD + _LABEL_WIDTH + j * (layout.thumb + _PAD)
+        sheet.paste(_thumbnail(cell, layout), (left, top))
+        for k, line in enumerate(cell.caption):
+            y = top + layout.thumb + _CAPTION_GAP + k * layout.line_height
+            draw.text((left, y), _fit(draw, str(line), layout.caption_font, layout.thumb), _TEXT, layout.caption_font)
+
+
+def _thumbnail(cell: SheetCell, layout: _Layout) -> Image.Image:
+    """The cell's photo letterboxed to thumb x thumb, or a grey placeholder when it is missing or unreadable."""
+    if cell.image is None:
+        return _placeholder(layout)
+    try:
+        img = to_rgb(cell.image) if isinstance(cell.image, Image.Image) else load_image(cell.image)
+    except ImageError:
+        return _placeholder(layout)
+    return resize(img, layout.thumb, "pad")
+
+
+def _placeholder(layout: _Layout) -> Image.Image:
+    """A grey square saying there is no image, so one bad photo never breaks a sheet."""
+    tile = Image.new("RGB", (layout.thumb, layout.thumb), _PLACEHOLDER)
+    draw = ImageDraw.Draw(tile)
+    text = "no image"
+    x = (layout.thumb - draw.textlength(text, font=layout.caption_font)) / 2
+    draw.text((x, (layout.thumb - layout.line_height) / 2), text, _TEXT, layout.caption_font)
+    return tile
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, font: Font, width: int) -> str:
+    """Shorten text with '...' until it fits width pixels."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "...", font=font) > width:
+        text = text[:-1]
+    return text + "..."
+
+
+def _save_atomic(sheet: Image.Image, path: Path) -> Path:
+    """Write the PNG to a temporary file beside path, then rename it, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            sheet.save(f, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,26 @@
+"""Shared fixtures: tiny photo catalogues drawn on the fly, and one backbone per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from outfitter.backbones import Backbone, create_backbone
+from tests.drawing import COLOURS, SHAPES, draw_item
+
+@pytest.fixture
+def photo_folder(tmp_path: Path) -> Path:
+    """A shop folder: three category sub-folders of four photos each."""
+    root = tmp_path / "photos"
+    for c, shape in enumerate(SHAPES):
+        (root / shape).mkdir(parents=True)
+        for i, colour in enumerate([*COLOURS.values(), (120, 120, 120)]):
+            draw_item(shape, colour, seed=10 * c + i).save(root / shape / f"{shape}{i}.jpg")
+    return root
+
+
+@pytest.fixture(scope="session")
+def lite0() -> Backbone:
+    """The default backbone with its real offline weights, built once."""
+    return create_backbone("efficientnet_lite0")
