@@ -18,8 +18,8 @@ from outfitter.errors import OutfitterError
 
 app = typer.Typer(help="Similar and complementary fashion items from one photo.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 StoreOpt = Annotated[Path, typer.Option("--store", help="Catalogue store directory.")]
 BackboneOpt = Annotated[str, typer.Option("--backbone", help="Backbone name (see `outfitter backbones`).")]

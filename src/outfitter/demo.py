@@ -18,29 +18,24 @@ DEMO_QUERIES_SHOWN = 4
 
 
 def demo_data() -> Path:
-    """The folder of shipped demo photos and their manifests."""
+    """The folder of shipped demo photos and their manifests (catalog.csv, queries.csv)."""
     return Path(str(files("outfitter") / "demo_data"))
 
 
-def demo_catalog(out: Path, *, console: Console | None = None) -> Catalog:
+def demo_catalog(out: Path, data: Path, *, progress: bool = True) -> Catalog:
     """The demo catalogue indexed into `out/store` (reused if already complete)."""
-    items = read_manifest(demo_data() / "catalog.csv")
-    index_items(items, out / "store", progress=console is not None)
+    index_items(read_manifest(data / "catalog.csv"), out / "store", progress=progress)
     return Catalog.open(out / "store")
 
 
-def demo_queries() -> list[Item]:
-    """The held-out query photos shipped with the demo."""
-    return read_manifest(demo_data() / "queries.csv")
-
-
-def run_demo(out: Path, *, k: int = 5, console: Console | None = None) -> list[Path]:
-    """Run the whole demo; returns the pictures it wrote."""
+def run_demo(out: Path, *, k: int = 5, data: Path | None = None, console: Console | None = None) -> list[Path]:
+    """Run the whole demo on `data` (default: the shipped photos); returns the pictures it wrote."""
     console = console or Console()
+    data = data or demo_data()
     out.mkdir(parents=True, exist_ok=True)
-    console.print(f"[bold]outfitter demo[/bold]: indexing {demo_data() / 'catalog.csv'} (offline, efficientnet_lite0)")
-    catalog = demo_catalog(out, console=console)
-    queries = demo_queries()
+    console.print(f"[bold]outfitter demo[/bold]: indexing {data / 'catalog.csv'} (offline, efficientnet_lite0)")
+    catalog = demo_catalog(out, data)
+    queries = read_manifest(data / "queries.csv")
     results = [(q, catalog.similar(image=q.path, k=k)) for q in queries]
     for query, hits in results[:DEMO_QUERIES_SHOWN]:
         console.print(_table(query, hits))

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from outfitter.backbones import create_backbone
-from outfitter.catalog.store import CatalogStore
+from outfitter.catalog.store import MANIFEST, CatalogStore
 from outfitter.datasets import PolyvoreOutfits, read_source
 from outfitter.errors import InputError
 from outfitter.pipeline import EmbedReport, embed_into_store
@@ -32,6 +32,8 @@ def index_items(items: Sequence[Item], store_dir: Path, *, backbone: str = "effi
     """Embed `items` into the store at `store_dir` (created if needed), skipping those already there."""
     if not items:
         raise InputError("no items to index")
+    if (store_dir / MANIFEST).exists():
+        CatalogStore.open(store_dir).check_backbone(backbone)
     model = create_backbone(backbone, weights=weights)
     store = CatalogStore.open_or_create(store_dir, backbone=model.name, dim=model.dim)
     report = embed_into_store(items, store, model, batch_size=batch_size, workers=workers, progress=progress)

@@ -1,0 +1,83 @@
+"""The command line through typer's CliRunner: index, similar (table and JSON), errors as one line + exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from outfitter.cli import app
+from outfitter.datasets import write_synthetic_polyvore
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def indexed(photo_folder, tmp_path):
+    store = tmp_path / "store"
+    result = runner.invoke(app, ["index", str(photo_folder), "--store", str(store), "--workers", "0"])
+    assert result.exit_code == 0, result.output
+    assert "indexed 12 new items" in result.output
+    return store
+
+
+def test_similar_by_item_as_json_lines(indexed):
+    result = runner.invoke(app, ["similar", "--store", str(indexed), "--item", "shoes/shoes0", "--item", "tops/tops1",
+                                 "--k", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["query"] for line in lines] == ["shoes/shoes0", "tops/tops1"]
+    first = lines[0]["hits"]
+    assert len(first) == 3 and "shoes/shoes0" not in [h["id"] for h in first]
+    assert set(first[0]) == {"id", "score", "category", "path"}
+    assert first[0]["score"] >= first[1]["score"] >= first[2]["score"]
+
+
+def test_similar_by_image_in_a_category_as_a_table(indexed, photo_folder):
+    result = runner.invoke(app, ["similar", "--store", str(indexed), "--image", str(photo_folder / "tops" / "tops0.jpg"),
+                                 "--category", "bottoms", "--k", "2"])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("│")]
+    assert len(rows) == 2 and all("bottoms/bottoms" in row for row in rows)
+
+
+def test_indexing_again_embeds_nothing(indexed, photo_folder):
+    result = runner.invoke(app, ["index", str(photo_folder), "--store", str(indexed), "--workers", "0"])
+    assert "indexed 0 new items" in result.output and "12 already there" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["similar", "--store", "{missing}", "--item", "x"], "no catalogue store"),
+    (["similar", "--store", "{store}", "--item", "nope"], "unknown item id 'nope'"),
+    (["similar", "--store", "{store}"], "give at least one --image"),
+    (["similar", "--store", "{store}", "--image", "{folder}/../nothing.jpg"], "file not found"),
+    (["index", "{folder}", "--store", "{store}", "--backbone", "resnet50"], "refusing to add resnet50"),
+    (["index", "--store", "{store}"], "give either SOURCE"),
+])
+def test_bad_input_is_one_line_and_exit_2(indexed, photo_folder, tmp_path, args, message):
+    args = [a.format(store=indexed, missing=tmp_path / "none", folder=photo_folder) for a in args]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and result.stderr.strip().count("\n") == 0
+
+
+def test_index_polyvore_items_with_their_categories(tmp_path):
+    root = write_synthetic_polyvore(tmp_path / "polyvore_outfits", n_outfits=(4, 2, 2))
+    result = runner.invoke(app, ["index", "--polyvore", str(root), "--store", str(tmp_path / "pv"), "--workers", "0"])
+    assert result.exit_code == 0, result.output
+    out = runner.invoke(app, ["similar", "--store", str(tmp_path / "pv"), "--item",
+                              _first_item(tmp_path / "pv"), "--json", "--k", "2"])
+    assert {h["category"] for h in json.loads(out.stdout)["hits"]} <= {"tops", "bottoms", "shoes", "bags", "hats"}
+
+
+def _first_item(store) -> str:
+    from outfitter.catalog import CatalogStore
+    return CatalogStore.open(store).ids()[0]
+
+
+def test_help_lists_the_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("index", "similar", "demo", "backbones"):
+        assert command in result.output
