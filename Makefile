@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.outfitter-installed
 
-.PHONY: demo test bench install
+.PHONY: demo test bench install browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/outfitter demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
+
+# Headless Chromium for the page tests, from Debian (never `playwright install`); they skip without it.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium not installed: browser tests will be skipped"
 
 bench: $(STAMP)
 	$(PY) benchmarks/similar_quality.py
+	$(PY) benchmarks/api_load.py

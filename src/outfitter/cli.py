@@ -117,14 +117,188 @@ def hits_table(title: str, hits) -> Table:
 
 @app.command()
 @reports_errors
+def tune(
+    source: Annotated[Path, typer.Argument(help="Labelled photos: a folder (category = sub-folder) or a CSV with a category column.")],
+    out: Annotated[Path, typer.Option(help="Tuned backbone file to write (use it as --backbone FILE).")],
+    base: Annotated[str, typer.Option(help="Backbone to start from.")] = "efficientnet_lite0",
+    epochs: Annotated[int, typer.Option(min=1)] = 6,
+    dim: Annotated[int, typer.Option(min=2, help="Width of the tuned vectors.")] = 256,
+    holdout: Annotated[float, typer.Option(min=0.0, max=0.5, help="Share of each category held out to measure the gain.")] = 0.1,
+    workers: Annotated[int, typer.Option(min=0, help="Decoding processes.")] = 1,
+) -> None:
+    """Fine-tune a backbone on your own categories for better similar-item search; reports the held-out gain."""
+    from outfitter.datasets import read_source
+    from outfitter.tune import TuneSettings, tune_backbone
+
+    report = tune_backbone(read_source(source, on_missing=_warn), out, base=base, workers=workers,
+                           settings=TuneSettings(dim=dim, epochs=epochs, holdout=holdout))
+    before, after = report.before.get(10, float("nan")), report.after.get(10, float("nan"))
+    console.print(f"held-out category precision@10: {before:.3f} -> {after:.3f}; tuned backbone written to {report.path}")
+    console.print(f"index with it: outfitter index {source} --store STORE --backbone {report.path}")
+
+
+ModelOpt = Annotated[Path, typer.Option("--model", help="Compatibility model checkpoint (from `outfitter train`).")]
+ImagesOpt = Annotated[Optional[list[Path]], typer.Option("--image", help="Photo of an outfit item (repeatable).")]
+ItemsOpt = Annotated[Optional[list[str]], typer.Option("--item", help="Catalogue item id of an outfit item (repeatable).")]
+
+
+@app.command()
+@reports_errors
+def train(
+    polyvore: Annotated[Path, typer.Option(help="Polyvore Outfits root (polyvore_outfits/).")],
+    out: Annotated[Path, typer.Option(help="Checkpoint file to write (a training-curve PNG goes beside it).")],
+    model: Annotated[str, typer.Option(help="mlp (CompatibilityMLP) or polania (PolaniaNet).")] = "mlp",
+    version: Annotated[str, typer.Option(help="nondisjoint or disjoint.")] = "nondisjoint",
+    backbone: BackboneOpt = "efficientnet_lite0",
+    weights: WeightsOpt = None,
+    epochs: Annotated[Optional[int], typer.Option(min=1, help="Default: the model's original setting.")] = None,
+    max_outfits: Annotated[Optional[int], typer.Option(min=2, help="Use only the first N train outfits.")] = None,
+    negatives: Annotated[Optional[str], typer.Option(help="random or same-category (default: the better one).")] = None,
+    cache: Annotated[Path, typer.Option(help="Where item features are cached.")] = Path(".outfitter-cache"),
+    workers: Annotated[int, typer.Option(min=0, help="Decoding processes.")] = 1,
+) -> None:
+    """Train a compatibility model on Polyvore Outfits, validating each epoch and keeping the best checkpoint."""
+    from outfitter.compat import train as train_model
+    from outfitter.datasets import PolyvoreOutfits
+
+    options = {"negatives": negatives} if negatives else {}
+    result = train_model(PolyvoreOutfits(polyvore, version, on_missing=_warn), model=model, backbone=backbone, out=out,
+                         epochs=epochs, max_outfits=max_outfits, cache_dir=cache, weights=weights,
+                         num_workers=workers, **options)
+    best = result.best
+    console.print(f"best epoch {result.best_epoch}: valid AUC {best.get('valid_auc', float('nan')):.3f}; "
+                  f"checkpoint {result.checkpoint}, curves {result.curves}")
+
+
+@app.command()
+@reports_errors
+def evaluate(
+    polyvore: Annotated[Path, typer.Option(help="Polyvore Outfits root.")],
+    model: ModelOpt,
+    version: Annotated[str, typer.Option(help="nondisjoint or disjoint.")] = "nondisjoint",
+    split: Annotated[str, typer.Option(help="train, valid or test.")] = "test",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line of metrics.")] = False,
+    roc: Annotated[Optional[Path], typer.Option(help="ROC-curve PNG (default: beside the model).")] = None,
+    cache: Annotated[Path, typer.Option(help="Where item features are cached.")] = Path(".outfitter-cache"),
+    weights: WeightsOpt = None,
+    workers: Annotated[int, typer.Option(min=0, help="Decoding processes.")] = 1,
+) -> None:
+    """Compatibility AUC, FITB accuracy and complementary Recall@10/30/50 of a model on a split."""
+    from outfitter.compat import evaluate as evaluate_model
+    from outfitter.datasets import PolyvoreOutfits
+
+    roc = roc or model.with_name(f"{model.stem}-roc-{split}.png")
+    metrics = evaluate_model(PolyvoreOutfits(polyvore, version, on_missing=_warn), split, model, cache, roc_path=roc,
+                             weights=weights, num_workers=workers, progress=not as_json)
+    if as_json:
+        print(json.dumps(metrics))
+        return
+    table = Table(title=f"{model.name} on {version}/{split}", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in metrics.items():
+        table.add_row(name, f"{value:.4f}")
+    console.print(table)
+    console.print(f"ROC curve written to {roc}")
+
+
+@app.command()
+@reports_errors
+def complete(
+    store: StoreOpt,
+    model: ModelOpt,
+    image: ImagesOpt = None,
+    item: ItemsOpt = None,
+    category: Annotated[Optional[list[str]], typer.Option("--category", help="Target category (repeatable; default: all others).")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="Results per category.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    sheet: Annotated[Optional[Path], typer.Option(help="Also write a contact-sheet PNG here.")] = None,
+    weights: WeightsOpt = None,
+) -> None:
+    """Recommend items that complete an outfit, per target category."""
+    from outfitter.recommend import Catalog
+
+    catalog = Catalog.open(store, model=model, weights=weights)
+    found = catalog.complementary(item_ids=item or [], images=image or [], categories=category, k=k)
+    if as_json:
+        print(json.dumps({"query": [*(item or []), *map(str, image or [])],
+                          "categories": {c: [h.to_dict() for h in hits] for c, hits in found.items()}}))
+    else:
+        for cat, hits in found.items():
+            console.print(hits_table(f"goes with the query: {cat}", hits))
+    if sheet:
+        from outfitter.sheets import SheetCell, contact_sheet
+
+        query = [SheetCell(catalog.store.get(i).path, (i, "query")) for i in item or []]
+        query += [SheetCell(p, (p.name, "query")) for p in image or []]
+        rows = [("query", query)] + [(c, [SheetCell.from_hit(h) for h in hits]) for c, hits in found.items()]
+        console.print(f"contact sheet written to {contact_sheet(rows, sheet, title='outfitter: complete the outfit')}")
+
+
+@app.command("score-outfit")
+@reports_errors
+def score_outfit(
+    store: StoreOpt,
+    model: ModelOpt,
+    image: ImagesOpt = None,
+    item: ItemsOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    weights: WeightsOpt = None,
+) -> None:
+    """Score how well items go together (mean pairwise compatibility), with every pair's score."""
+    from outfitter.recommend import Catalog
+
+    result = Catalog.open(store, model=model, weights=weights).score_outfit(item_ids=item or [], images=image or [])
+    if as_json:
+        print(json.dumps(result.to_dict()))
+        return
+    console.print(f"outfit score: [bold]{result.score:.3f}[/bold]")
+    for a, b, p in result.pairs:
+        console.print(f"  {a} + {b}: {p:.3f}")
+
+
+HostOpt = Annotated[str, typer.Option(help="Address to bind (loopback unless you mean to expose it).")]
+PortOpt = Annotated[int, typer.Option(min=1, max=65535)]
+ApiKeyOpt = Annotated[Optional[str], typer.Option(envvar="OUTFITTER_API_KEY", help="Require this key on API calls.")]
+
+
+@app.command()
+@reports_errors
+def serve(
+    store: StoreOpt,
+    model: Annotated[Optional[Path], typer.Option(help="Compatibility model for complementary items and outfit scores.")] = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    api_key: ApiKeyOpt = None,
+    max_upload_mb: Annotated[float, typer.Option(min=0.1, help="Largest accepted upload.")] = 10.0,
+    weights: WeightsOpt = None,
+) -> None:
+    """Serve the REST API (docs at /docs) and the web page (at /) for a catalogue store."""
+    from outfitter.service import create_app
+    from outfitter.service import serve as run_server
+
+    app_ = create_app(store, model=model, api_key=api_key, max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+                      weights=weights)
+    console.print(f"serving {store} on http://{host}:{port}/ (API docs at /docs)")
+    run_server(app_, host=host, port=port)
+
+
+@app.command()
+@reports_errors
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo store and pictures go.")] = Path("outfitter-demo"),
     k: Annotated[int, typer.Option("--k", min=1)] = 5,
+    serve_after: Annotated[bool, typer.Option("--serve", help="Then serve the demo's web page and API.")] = False,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    api_key: ApiKeyOpt = None,
 ) -> None:
-    """Index the shipped demo catalogue offline, query it, and write contact sheets."""
+    """Index the shipped demo catalogue offline, query it, train a demo model, and write contact sheets."""
     from outfitter.demo import run_demo
 
     run_demo(out, k=k, console=console)
+    if serve_after:
+        serve(store=out / "store", model=out / "demo-mlp.pt", host=host, port=port, api_key=api_key)
 
 
 def _warn(message: str) -> None:

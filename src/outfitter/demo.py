@@ -15,6 +15,7 @@ from outfitter.sheets import SheetCell, contact_sheet
 from outfitter.types import Hit, Item
 
 DEMO_QUERIES_SHOWN = 4
+DEMO_EPOCHS = 30
 
 
 def demo_data() -> Path:
@@ -28,7 +29,8 @@ def demo_catalog(out: Path, data: Path, *, progress: bool = True) -> Catalog:
     return Catalog.open(out / "store")
 
 
-def run_demo(out: Path, *, k: int = 5, data: Path | None = None, console: Console | None = None) -> list[Path]:
+def run_demo(out: Path, *, k: int = 5, data: Path | None = None, epochs: int = DEMO_EPOCHS,
+             console: Console | None = None) -> list[Path]:
     """Run the whole demo on `data` (default: the shipped photos); returns the pictures it wrote."""
     console = console or Console()
     data = data or demo_data()
@@ -44,7 +46,44 @@ def run_demo(out: Path, *, k: int = 5, data: Path | None = None, console: Consol
     sheet = contact_sheet([(f"{q.category}", [SheetCell(q.path, ("query",))] + [SheetCell.from_hit(h) for h in hits])
                            for q, hits in results], out / "similar.png", title="outfitter: similar items")
     console.print(f"contact sheet written to [bold]{sheet}[/bold]")
-    return [sheet]
+    model = train_demo_model(catalog, out, console, epochs=epochs)
+    return [sheet, show_complementary(Catalog.open(out / "store", model=model), queries, out, console)]
+
+
+def train_demo_model(catalog: Catalog, out: Path, console: Console, *, epochs: int = DEMO_EPOCHS) -> Path:
+    """Make rule-made outfits of the demo catalogue, train a CompatibilityMLP on them, and report its test metrics."""
+    from outfitter.compat import evaluate, train
+    from outfitter.datasets import PolyvoreOutfits
+    from outfitter.datasets.polyvore_export import write_polyvore
+    from outfitter.demo_outfits import demo_splits
+
+    items = [catalog.store.get(i) for i in catalog.store.ids()]
+    splits = demo_splits(items)
+    root = write_polyvore(out / "outfits", items, splits)
+    console.print(f"[bold]complementary items[/bold]: {sum(len(s.outfits) for s in splits.values())} rule-made demo "
+                  f"outfits written in Polyvore format to {root}; training a CompatibilityMLP")
+    dataset = PolyvoreOutfits(root)
+    result = train(dataset, model="mlp", out=out / "demo-mlp.pt", epochs=epochs, batch_size=64, lr=1e-3,
+                   cache_dir=out / "cache", progress=False)
+    metrics = evaluate(dataset, "test", result.checkpoint, out / "cache", progress=False)
+    console.print(f"demo model on its held-out rule-made outfits: AUC {metrics['auc']:.3f}, "
+                  f"FITB accuracy {metrics['fitb_accuracy']:.3f} (chance 0.25); curves in {result.curves}")
+    return result.checkpoint
+
+
+def show_complementary(catalog: Catalog, queries: list[Item], out: Path, console: Console) -> Path:
+    """Complete an outfit for a few query photos; print them and draw one row per category."""
+    rows = []
+    for query in queries[:DEMO_QUERIES_SHOWN]:
+        found = catalog.complementary(images=[query.path], k=3)
+        picks = {cat: hits[0] for cat, hits in found.items() if hits}
+        console.print(f"goes with {Path(query.path).name} ({query.category}): " +
+                      ", ".join(f"{cat} {hit.item_id} ({hit.score:.2f})" for cat, hit in picks.items()))
+        rows.append((f"{query.category} ->", [SheetCell(query.path, ("query",))] +
+                     [SheetCell(h.path, (cat, h.item_id, f"{h.score:.3f}")) for cat, h in picks.items()]))
+    sheet = contact_sheet(rows, out / "complementary.png", title="outfitter: what goes with it (best item per category)")
+    console.print(f"contact sheet written to [bold]{sheet}[/bold]")
+    return sheet
 
 
 def _table(query: Item, hits: list[Hit]) -> Table:

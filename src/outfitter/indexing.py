@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from outfitter.backbones import create_backbone
+from outfitter.backbones.onnx import make_embedder
 from outfitter.catalog.store import MANIFEST, CatalogStore
 from outfitter.datasets import PolyvoreOutfits, read_source
 from outfitter.errors import InputError
@@ -28,15 +29,21 @@ def load_items(source: Path | None, *, polyvore: Path | None = None, version: st
 
 def index_items(items: Sequence[Item], store_dir: Path, *, backbone: str = "efficientnet_lite0",
                 weights: Path | None = None, batch_size: int = 32, workers: int | None = None,
-                progress: bool = True) -> EmbedReport:
-    """Embed `items` into the store at `store_dir` (created if needed), skipping those already there."""
+                progress: bool = True, runtime: str = "auto", cache_dir: Path | None = None) -> EmbedReport:
+    """Embed `items` into the store at `store_dir` (created if needed), skipping those already there.
+
+    `runtime` "auto" embeds in onnxruntime when it works (exported once into `cache_dir`), else torch;
+    "torch" or "onnx" forces one.
+    """
     if not items:
         raise InputError("no items to index")
     if (store_dir / MANIFEST).exists():
         CatalogStore.open(store_dir).check_backbone(backbone)
     model = create_backbone(backbone, weights=weights)
     store = CatalogStore.open_or_create(store_dir, backbone=model.name, dim=model.dim)
-    report = embed_into_store(items, store, model, batch_size=batch_size, workers=workers, progress=progress)
+    embed = make_embedder(model, runtime, cache_dir=cache_dir)
+    report = embed_into_store(items, store, model, batch_size=batch_size, workers=workers, progress=progress,
+                              embed=embed)
     if len(store.segments) > COMPACT_AFTER_SEGMENTS:
         store.compact()
     return report

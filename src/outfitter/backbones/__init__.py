@@ -1,6 +1,6 @@
 """Image backbones by name: `create_backbone("efficientnet_lite0")`."""
 
-from outfitter.backbones import efficientnet, torchvision_models  # noqa: F401  (registers the families)
+from outfitter.backbones import efficientnet, torchvision_models, tuned  # noqa: F401  (registers the families)
 from outfitter.backbones.registry import (
     DEFAULT_BACKBONE,
     Backbone,

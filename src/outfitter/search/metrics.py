@@ -23,4 +23,4 @@ def category_precision_at_k(
         same = labels[topk_rows(scores, kmax)] == labels[lo:lo + block, None]
         for k in ks:
             hits[k] += same[:, :k].mean(axis=1).sum()
-    return {k: hits[k] / len(vectors) for k in ks}
+    return {k: float(hits[k] / len(vectors)) for k in ks}

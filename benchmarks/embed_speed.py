@@ -1,0 +1,169 @@
+"""Embedding throughput in images/s: the original's way, the model alone (the limit), and outfitter's pipeline.
+
+The same photos from clothing-small are embedded three ways:
+- original: the hackathon notebook's way: torchvision transforms (224x224 squash), eager torch, batches of 256,
+  one process that decodes every photo first and then runs the model;
+- model only: the backbone on tensors decoded beforehand, in torch and in onnxruntime (no decoding: the limit);
+- pipeline: `embed_into_store` into a temporary store, as `outfitter index` runs it (decoding workers overlapped
+  with the default runtime's inference).
+
+    python benchmarks/embed_speed.py --backbone all --images 500 [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torchvision.transforms as T
+from PIL import Image
+
+from outfitter.backbones import Backbone, create_backbone
+from outfitter.backbones.onnx import OnnxEmbedder, available_cores, make_embedder
+from outfitter.catalog.store import CatalogStore
+from outfitter.images import load_image
+from outfitter.pipeline import embed_into_store
+from outfitter.pipeline.runner import default_workers
+from outfitter.types import Item
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "clothing-small"
+BACKBONES = ("efficientnet_lite0", "resnet50")
+PRETRAINED = {"efficientnet_lite0": True, "resnet50": False}
+TARGETS = {"efficientnet_lite0": 4.0, "resnet50": 2.0}
+MODEL_ONLY_TARGET = 0.8
+ORIGINAL_BATCH = 256
+
+
+def sample_items(data: Path, n: int) -> list[Item]:
+    """`n` photos spread evenly over the manifest (path,label,split), so every class is represented."""
+    with open(data / "manifest.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    step = max(1, len(rows) // n)
+    return [Item(item_id=r["path"], path=str(data / r["path"]), category=r["label"]) for r in rows[::step][:n]]
+
+
+def warm_page_cache(items: list[Item]) -> None:
+    """Read every photo once so that no method pays for the first read from disk."""
+    for it in items:
+        Path(it.path).read_bytes()
+
+
+def original_way(backbone: Backbone, items: list[Item]) -> float:
+    """Seconds for the original: decode and transform everything, then eager forward in batches of 256."""
+    pre = backbone.preprocess
+    transform = T.Compose([T.Resize((pre.image_size, pre.image_size)), T.ToTensor(), T.Normalize(pre.mean, pre.std)])
+    start = time.perf_counter()
+    images = torch.stack([transform(Image.open(it.path).convert("RGB")) for it in items])
+    with torch.no_grad():
+        for batch in images.split(ORIGINAL_BATCH):
+            torch.nn.functional.normalize(backbone.model(batch), dim=1)
+    return time.perf_counter() - start
+
+
+def model_only(embed: Callable[[torch.Tensor], object], tensors: torch.Tensor, batch_size: int) -> float:
+    """Seconds for `embed` alone over tensors decoded beforehand, after one warm-up batch."""
+    embed(tensors[:batch_size])
+    start = time.perf_counter()
+    for batch in tensors.split(batch_size):
+        embed(batch)
+    return time.perf_counter() - start
+
+
+def pipeline(backbone: Backbone, items: list[Item], embed: Callable, batch_size: int, workers: int) -> float:
+    """Seconds for outfitter's embedding job into a fresh temporary store."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = CatalogStore.create(Path(tmp) / "store", backbone=backbone.name, dim=backbone.dim)
+        start = time.perf_counter()
+        report = embed_into_store(items, store, backbone, batch_size=batch_size, workers=workers,
+                                  progress=False, embed=embed)
+        elapsed = time.perf_counter() - start
+    if report.embedded != len(items):
+        raise RuntimeError(f"pipeline embedded {report.embedded} of {len(items)} photos: {report.failed[:3]}")
+    return elapsed
+
+
+def best_rate(n: int, run: Callable[[], float], repeats: int) -> float:
+    """Images per second of the fastest of `repeats` runs (other processes share the CPU: the best is the least disturbed)."""
+    return max(n / run() for _ in range(repeats))
+
+
+def bench(name: str, items: list[Item], args: argparse.Namespace) -> dict[str, float | str]:
+    """Every rate and ratio for one backbone; 'model only' runs the pipeline's own embedder, so the ratio is its overhead."""
+    backbone = create_backbone(name, pretrained=PRETRAINED[name])
+    n, bs = len(items), args.batch_size
+    embed = make_embedder(backbone, "auto", cache_dir=args.cache_dir)
+    onnx = embed if isinstance(embed, OnnxEmbedder) else OnnxEmbedder(backbone, cache_dir=args.cache_dir)
+    tensors = torch.stack([backbone.preprocess(load_image(it.path)) for it in items])
+    original = best_rate(n, lambda: original_way(backbone, items), args.repeats)
+    torch_only = best_rate(n, lambda: model_only(backbone.embed_tensors, tensors, bs), args.repeats)
+    onnx_only = best_rate(n, lambda: model_only(onnx, tensors, bs), args.repeats)
+    piped = best_rate(n, lambda: pipeline(backbone, items, embed, bs, default_workers()), args.repeats)
+    runtime = getattr(embed, "runtime", "torch")
+    limit = onnx_only if runtime == "onnx" else torch_only
+    return {
+        "weights": "imagenet" if PRETRAINED[name] else "random", "runtime": runtime,
+        "original_ips": round(original, 2), "model_only_torch_ips": round(torch_only, 2),
+        "model_only_onnx_ips": round(onnx_only, 2), "model_only_ips": round(limit, 2), "pipeline_ips": round(piped, 2),
+        "speedup_vs_original": round(piped / original, 3), "fraction_of_model_only": round(piped / limit, 3),
+    }
+
+
+def print_table(results: dict[str, dict], args: argparse.Namespace, n: int) -> None:
+    """The rates, ratios and targets as a table, with the conditions they were measured under."""
+    print(f"{n} photos from {args.data}; {available_cores()} cores, torch threads {torch.get_num_threads()}, "
+          f"{default_workers()} decoding worker(s), pipeline batch {args.batch_size}, best of {args.repeats}; "
+          f"load average {os.getloadavg()[0]:.1f} (other processes share these cores)")
+    header = ("backbone", "weights", "original", "torch only", "onnx only", "pipeline", "vs original", "of limit")
+    print("{:<19}{:<10}{:>10}{:>12}{:>11}{:>10}{:>13}{:>10}".format(*header))
+    for name, r in results.items():
+        print(f"{name:<19}{r['weights']:<10}{r['original_ips']:>10.1f}{r['model_only_torch_ips']:>12.1f}"
+              f"{r['model_only_onnx_ips']:>11.1f}{r['pipeline_ips']:>10.1f}{r['speedup_vs_original']:>12.2f}x"
+              f"{r['fraction_of_model_only']:>9.0%}")
+    print("(images/s; 'of limit' is pipeline / model only in the pipeline's runtime)")
+    for name, r in results.items():
+        speed_ok = "met" if r["speedup_vs_original"] >= TARGETS[name] else "MISSED"
+        frac_ok = "met" if r["fraction_of_model_only"] >= MODEL_ONLY_TARGET else "MISSED"
+        print(f"{name}: runtime {r['runtime']}; target >= {TARGETS[name]:g}x original {speed_ok}, "
+              f">= {MODEL_ONLY_TARGET:.0%} of model only {frac_ok}")
+    if any(r["weights"] == "random" for r in results.values()):
+        print("random weights: no ImageNet weights for them offline; speed does not depend on weight values")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backbone", choices=[*BACKBONES, "all"], default="all")
+    parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=32, help="the pipeline's and the model-only batch size")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per method; the fastest counts")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--cache-dir", type=Path, default=_env_cache_dir(), help="where exported ONNX models are kept")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the results")
+    return parser.parse_args()
+
+
+def _env_cache_dir() -> Path | None:
+    """OUTFITTER_CACHE/onnx when the variable is set (the script is an edge: it may read the environment)."""
+    root = os.environ.get("OUTFITTER_CACHE")
+    return Path(root) / "onnx" if root else None
+
+
+def main() -> None:
+    args = parse_args()
+    items = sample_items(args.data, args.images)
+    warm_page_cache(items)
+    names = BACKBONES if args.backbone == "all" else (args.backbone,)
+    results = {name: bench(name, items, args) for name in names}
+    print_table(results, args, len(items))
+    if args.json:
+        print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

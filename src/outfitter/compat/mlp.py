@@ -1,0 +1,84 @@
+"""CompatibilityMLP: the original hackathon's pairwise model on frozen backbone vectors (SPEC section 1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from outfitter.compat.base import CompatModel
+
+INPUT_NORMS = ("l2", "raw")
+
+
+class CompatibilityMLP(CompatModel):
+    """fc(cat(x1, x2)) -> probability; the state dict keys match the original (fc.0.*, fc.2.*).
+
+    Order-sensitive: x1 is the query (or earlier outfit) item, x2 the candidate (or later) item.
+    `input_norm` says which item vectors it expects: "l2" (unit-norm, as the catalogue stores them; ours)
+    or "raw" (the backbone's pooled output, as the original was trained on).
+    """
+
+    kind = "mlp"
+
+    def __init__(
+        self,
+        embed_dim: int = 2048,
+        *,
+        hidden_dim: int = 512,
+        backbone: str = "resnet50",
+        input_norm: str = "l2",
+        image_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        if input_norm not in INPUT_NORMS:
+            raise ValueError(f"input_norm must be one of {INPUT_NORMS}, got {input_norm!r}")
+        self.embed_dim = embed_dim
+        self.hidden_dim = hidden_dim
+        self.backbone_name = backbone
+        self.input_norm = input_norm
+        self.image_size = image_size
+        self.fc = nn.Sequential(nn.Linear(2 * embed_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, 1), nn.Sigmoid())
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        """Probability [N, 1] that x1 and x2 go together (exactly the original forward)."""
+        return self.fc(torch.cat([x1, x2], 1))
+
+    def embed(self, vectors: torch.Tensor) -> torch.Tensor:
+        """Identity: the item vectors are the embeddings."""
+        return vectors
+
+    def score_logits(self, ea: torch.Tensor, eb: torch.Tensor) -> torch.Tensor:
+        """The pre-sigmoid output [N]."""
+        return self.fc[:-1](torch.cat([ea, eb], 1)).squeeze(1)
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments (checkpoints store them)."""
+        return {
+            "embed_dim": self.embed_dim,
+            "hidden_dim": self.hidden_dim,
+            "backbone": self.backbone_name,
+            "input_norm": self.input_norm,
+            "image_size": self.image_size,
+        }
+
+    def input_spec(self) -> dict[str, Any]:
+        """Item inputs are backbone vectors, unit-norm or raw."""
+        return {"inputs": "vectors", "backbone": self.backbone_name, "normalize": self.input_norm == "l2",
+                "image_size": self.image_size}
+
+    def project_candidates(self, emb: torch.Tensor) -> torch.Tensor:
+        """W1b @ c + b1 [B, hidden]: the candidate's half of the first layer."""
+        first = self.fc[0]
+        return emb @ first.weight[:, self.embed_dim :].T + first.bias
+
+    def project_query(self, emb: torch.Tensor) -> torch.Tensor:
+        """W1a @ q [Q, hidden]: the query's half of the first layer."""
+        return emb @ self.fc[0].weight[:, : self.embed_dim].T
+
+    def projected_logits(self, candidates: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+        """relu(P_c + A_q) through the output layer: logits [Q, B]."""
+        hidden = torch.relu(queries[:, None, :] + candidates[None, :, :])
+        out = self.fc[2]
+        return hidden @ out.weight[0] + out.bias[0]

@@ -1,0 +1,80 @@
+"""The app factory: settings in, a FastAPI app out; its lifespan warms the catalogue's models before serving."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
+from PIL import Image
+
+from outfitter.recommend import Catalog
+from outfitter.service.errors import install_error_handlers
+from outfitter.service.limits import BodyLimit
+from outfitter.service.routes import catalogue, public, recommend
+from outfitter.service.settings import DEFAULT_MAX_UPLOAD_BYTES, ServiceSettings
+
+WEB = Path(str(files("outfitter.service") / "web"))
+DESCRIPTION = """Similar and complementary fashion items from one photo; the web page is at `/`.
+
+Queries take JSON, or a multipart form with `image` files. Errors are `{"detail": "..."}`: 400 malformed form or
+too many files, 401 missing API key, 404 unknown item, 413 body over the upload limit, 415 other body types,
+422 bad input or image, 503 no compatibility model.
+When the server has an API key, send it as `X-API-Key: KEY` or `Authorization: Bearer KEY`;
+the page takes it from its address once (`/?key=KEY`) and keeps it in a same-site cookie.
+"""
+
+
+def create_app(
+    store_dir: str | Path,
+    *,
+    model: str | Path | None = None,
+    api_key: str | None = None,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    weights: str | Path | None = None,
+    **limits: int,
+) -> FastAPI:
+    """The service for the store in `store_dir` (complements with `model`); `limits` overrides ServiceSettings' caps.
+
+    The store and model are checked here (StoreError or InputError at once); nothing heavy loads until startup.
+    """
+    settings = ServiceSettings(Path(store_dir), model=Path(model) if model else None,
+                               weights=Path(weights) if weights else None, api_key=api_key or None,
+                               max_upload_bytes=max_upload_bytes, **limits)
+    app = FastAPIOffline(title="outfitter", version="0.1.0", lifespan=lifespan, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.catalog = Catalog.open(settings.store_dir, model=settings.model, weights=settings.weights)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    install_error_handlers(app)
+    for router in (public, recommend, catalogue):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB), name="static")
+    app.add_api_route("/", _page, include_in_schema=False)
+    return app
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Warm the catalogue's backbone (and compatibility model) before the first request; bound concurrent model work."""
+    await anyio.to_thread.run_sync(warm, app.state.catalog)
+    app.state.embed_limiter = anyio.CapacityLimiter(app.state.settings.embed_workers)
+    yield
+
+
+def warm(catalog: Catalog) -> None:
+    """Build the backbone and run it once; load the compatibility model and embed the catalogue for it."""
+    catalog.embed_image(Image.new("RGB", (64, 64), "white"))
+    if catalog.has_model:
+        _ = catalog.complements
+
+
+async def _page() -> FileResponse:
+    """The web page."""
+    return FileResponse(WEB / "index.html", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,158 @@
+"""The API: similar and complementary items, outfit scores, and the catalogue the page browses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse
+from PIL import Image
+
+from outfitter.catalog.store import CatalogStore
+from outfitter.images import load_image
+from outfitter.recommend import Catalog
+from outfitter.service.bodies import IMAGE_FIELD, MULTIPART, Upload, read_query
+from outfitter.service.deps import (
+    CatalogDep,
+    Settings,
+    require_api_key,
+    require_categories,
+    require_items,
+    run_cpu,
+)
+from outfitter.service.schemas import (
+    ComplementaryQuery,
+    ComplementaryResponse,
+    ErrorOut,
+    Health,
+    ItemOut,
+    ItemPage,
+    OutfitQuery,
+    OutfitScoreResponse,
+    PairOut,
+    SimilarQuery,
+    SimilarResponse,
+    hit_out,
+    item_out,
+)
+from outfitter.service.settings import ServiceSettings
+
+MAX_K = 100
+_ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 404, 413, 415, 422, 503)}
+
+public = APIRouter(tags=["service"])
+recommend = APIRouter(tags=["recommend"], dependencies=[Depends(require_api_key)], responses=_ERRORS)
+catalogue = APIRouter(tags=["catalogue"], dependencies=[Depends(require_api_key)], responses=_ERRORS)
+
+K = Annotated[int, Query(ge=1, le=MAX_K, description="Results to return (per category for complements).")]
+
+
+def _body_doc(model: type, images: str) -> dict:
+    """OpenAPI for a body that is either the model as JSON or a multipart form of `image` files and the same fields."""
+    form = model.model_json_schema()
+    form["properties"][IMAGE_FIELD] = {"type": "array", "items": {"type": "string", "format": "binary"},
+                                       "description": images}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()},
+                                                         MULTIPART: {"schema": form}}}}
+
+
+@public.get("/health", response_model=Health)
+def health(catalog: CatalogDep, settings: Settings) -> Health:
+    """Liveness, catalogue size and categories, and whether complements are available."""
+    return Health(status="ok", items=len(catalog.store), categories=catalog.store.category_names,
+                  backbone=catalog.store.backbone, has_model=catalog.has_model, auth=settings.api_key is not None,
+                  max_upload_bytes=settings.max_upload_bytes)
+
+
+@recommend.post("/similar", response_model=SimilarResponse, openapi_extra=_body_doc(SimilarQuery, "One photo."))
+async def similar(request: Request, catalog: CatalogDep, settings: Settings, k: K = 10,
+                  category: str | None = None) -> SimilarResponse:
+    """Items that look like a catalogue item (JSON `item_id`) or an uploaded photo (multipart `image`)."""
+    query, uploads = await read_query(request, SimilarQuery, settings)
+    if (query.item_id is None) == (not uploads) or len(uploads) > 1:
+        raise HTTPException(422, "give either an item_id (JSON) or one image (multipart), not both")
+    require_categories(catalog, [category])
+    if query.item_id is not None:
+        require_items(catalog, [query.item_id])
+    hits = await run_cpu(request, lambda: catalog.similar(
+        query.item_id, *_pictures(uploads, settings), k=k, category=category), embeds=bool(uploads))
+    return SimilarResponse(hits=[hit_out(h, request.scope.get("root_path", "")) for h in hits])
+
+
+@recommend.post("/complementary", response_model=ComplementaryResponse,
+          openapi_extra=_body_doc(ComplementaryQuery, "Photos of items in the outfit."))
+async def complementary(request: Request, catalog: CatalogDep, settings: Settings, k: K = 5) -> ComplementaryResponse:
+    """Items that go with the given items and photos, best k per category."""
+    query, uploads = await read_query(request, ComplementaryQuery, settings)
+    _check_outfit(catalog, settings, query.item_ids, uploads, least=1)
+    require_categories(catalog, query.categories or [])
+    groups = await run_cpu(request, lambda: catalog.complementary(
+        query.item_ids, _pictures(uploads, settings), categories=query.categories, k=k), embeds=bool(uploads))
+    root = request.scope.get("root_path", "")
+    return ComplementaryResponse(results={c: [hit_out(h, root) for h in hits] for c, hits in groups.items()})
+
+
+@recommend.post("/outfit-score", response_model=OutfitScoreResponse,
+          openapi_extra=_body_doc(OutfitQuery, "Photos of items in the outfit."))
+async def outfit_score(request: Request, catalog: CatalogDep, settings: Settings) -> OutfitScoreResponse:
+    """How well two or more items and photos go together: the mean pairwise probability, and each pair's."""
+    query, uploads = await read_query(request, OutfitQuery, settings)
+    _check_outfit(catalog, settings, query.item_ids, uploads, least=2)
+    result = await run_cpu(request, lambda: catalog.score_outfit(query.item_ids, _pictures(uploads, settings)),
+                           embeds=bool(uploads))
+    return OutfitScoreResponse(score=result.score, pairs=[PairOut(a=a, b=b, score=s) for a, b, s in result.pairs])
+
+
+@catalogue.get("/items", response_model=ItemPage)
+def list_items(request: Request, catalog: CatalogDep, category: str | None = None,
+               offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 60) -> ItemPage:
+    """A page of catalogue items, optionally of one category, in storage order."""
+    require_categories(catalog, [category])
+    ids = _ids_in(catalog.store, category)
+    root = request.scope.get("root_path", "")
+    items = [item_out(catalog.store.get(i), root) for i in ids[offset:offset + limit]]
+    return ItemPage(total=len(ids), offset=offset, limit=limit, items=items)
+
+
+@catalogue.get("/items/{item_id:path}/image", response_class=FileResponse,
+               responses={200: {"content": {"image/*": {}}}})
+def item_image(item_id: str, catalog: CatalogDep) -> FileResponse:
+    """The item's photo."""
+    require_items(catalog, [item_id])
+    path = catalog.store.get(item_id).path
+    if not path or not Path(path).is_file():
+        raise HTTPException(404, f"the photo of item {item_id!r} is missing")
+    return FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
+
+
+@catalogue.get("/items/{item_id:path}", response_model=ItemOut)
+def get_item(request: Request, item_id: str, catalog: CatalogDep) -> ItemOut:
+    """One catalogue item: its category, attributes and photo URL."""
+    require_items(catalog, [item_id])
+    return item_out(catalog.store.get(item_id), request.scope.get("root_path", ""))
+
+
+def _check_outfit(catalog: Catalog, settings: ServiceSettings, item_ids: list[str], uploads: list[Upload], *,
+                  least: int) -> None:
+    """Enough (and not too many) items and photos, all ids known, and a compatibility model to score them."""
+    count = len(item_ids) + len(uploads)
+    if count < least:
+        raise HTTPException(422, f"give at least {least} item_ids or images in all")
+    if count > settings.max_items:
+        raise HTTPException(422, f"give at most {settings.max_items} item_ids and images in all")
+    require_items(catalog, item_ids)
+    if not catalog.has_model:
+        raise HTTPException(503, "this server has no compatibility model (start it with a model file)")
+
+
+def _pictures(uploads: list[Upload], settings: ServiceSettings) -> list[Image.Image]:
+    """Decode uploads safely (size and bomb checks), naming each by its file name in errors."""
+    return [load_image(u.data, name=u.name, max_pixels=settings.max_pixels) for u in uploads]
+
+
+def _ids_in(store: CatalogStore, category: str | None) -> list[str]:
+    """Live ids, all or of one category."""
+    if category is None:
+        return store.ids()
+    return store.all_ids()[store.live_mask() & (store.all_categories() == store.category_code(category))].tolist()

@@ -1,0 +1,99 @@
+"""JSON shapes of the API: request bodies and responses."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, Field
+
+from outfitter.types import Hit, Item
+
+
+class SimilarQuery(BaseModel):
+    """Items like a catalogue item (JSON), or like an uploaded `image` (multipart)."""
+
+    item_id: str | None = Field(None, description="A catalogue item id; or send a multipart `image` instead.")
+
+
+class ComplementaryQuery(BaseModel):
+    """Items that go with catalogue items and/or uploaded `image`s, in the given categories (default: all others)."""
+
+    item_ids: list[str] = Field(default_factory=list, description="Catalogue items already in the outfit.")
+    categories: list[str] | None = Field(None, description="Categories to fill; default every category not covered.")
+
+
+class OutfitQuery(BaseModel):
+    """An outfit to score: catalogue items and/or uploaded `image`s, two or more in all."""
+
+    item_ids: list[str] = Field(default_factory=list, description="Catalogue items in the outfit.")
+
+
+class HitOut(BaseModel):
+    """One result: the item, its score, its category and where to fetch its photo."""
+
+    id: str
+    score: float
+    category: str | None
+    image_url: str
+
+
+class SimilarResponse(BaseModel):
+    hits: list[HitOut]
+
+
+class ComplementaryResponse(BaseModel):
+    results: dict[str, list[HitOut]] = Field(description="Category -> its top-k complementary items, best first.")
+
+
+class PairOut(BaseModel):
+    a: str
+    b: str
+    score: float
+
+
+class OutfitScoreResponse(BaseModel):
+    score: float = Field(description="Mean pairwise compatibility probability, 0..1.")
+    pairs: list[PairOut]
+
+
+class ItemOut(BaseModel):
+    id: str
+    category: str | None
+    image_url: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class ItemPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[ItemOut]
+
+
+class Health(BaseModel):
+    status: str
+    items: int
+    categories: list[str]
+    backbone: str
+    has_model: bool
+    auth: bool = Field(description="Whether API calls need a key.")
+    max_upload_bytes: int
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+def image_url(root_path: str, item_id: str) -> str:
+    """The path of an item's photo under this app."""
+    return f"{root_path}/items/{quote(item_id, safe='/')}/image"
+
+
+def hit_out(hit: Hit, root_path: str) -> HitOut:
+    return HitOut(id=hit.item_id, score=hit.score, category=hit.category, image_url=image_url(root_path, hit.item_id))
+
+
+def item_out(item: Item, root_path: str) -> ItemOut:
+    return ItemOut(id=item.item_id, category=item.category, image_url=image_url(root_path, item.item_id),
+                   attributes=item.attributes)

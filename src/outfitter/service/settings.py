@@ -1,0 +1,26 @@
+"""The service's settings: one frozen record built by the app factory and read by the routes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from outfitter.images import DEFAULT_MAX_PIXELS
+
+DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Where the catalogue is, which model ranks complements, and the limits every request is held to."""
+
+    store_dir: Path
+    model: Path | None = None
+    weights: Path | None = None
+    api_key: str | None = None
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_images: int = 8
+    max_items: int = 20
+    embed_workers: int = max(1, os.cpu_count() or 1)

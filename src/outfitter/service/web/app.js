@@ -1,0 +1,246 @@
+// outfitter's page: search by photo or catalogue item, see similar and complementary items, score an outfit.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { health: null, outfit: new Map(), browseOffset: 0, browseCategory: "" };
+const KEY_COOKIE = "outfitter_key";
+const PAGE_SIZE = 60;
+
+// ---- API key: taken once from ?key=..., kept in a same-site cookie that also authorises <img> requests.
+
+function readKey() {
+  const match = document.cookie.match(new RegExp(`(?:^|; )${KEY_COOKIE}=([^;]*)`));
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+function storeKey(key) {
+  document.cookie = `${KEY_COOKIE}=${encodeURIComponent(key)}; path=/; SameSite=Strict`;
+}
+
+function keyFromUrl() {
+  const url = new URL(location.href);
+  if (url.searchParams.has("key")) {
+    storeKey(url.searchParams.get("key"));
+    url.searchParams.delete("key");
+    history.replaceState(null, "", url);
+  }
+}
+
+// ---- calling the API
+
+async function api(path, options = {}, retried = false) {
+  const headers = new Headers(options.headers || {});
+  const key = readKey();
+  if (key) headers.set("X-API-Key", key);
+  const response = await fetch(path, { ...options, headers });
+  if (response.status === 401 && !retried) {
+    const entered = prompt("This outfitter server needs an API key:");
+    if (entered) {
+      storeKey(entered.trim());
+      return api(path, options, true);
+    }
+  }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.detail || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+const postJson = (path, data) =>
+  api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(data) });
+
+function postImage(path, file) {
+  const form = new FormData();
+  form.append("image", file);
+  return api(path, { method: "POST", body: form });
+}
+
+// ---- messages
+
+function showMessage(text) {
+  const box = $("message");
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+async function guarded(task) {
+  try {
+    showMessage("");
+    await task();
+  } catch (error) {
+    showMessage(error.message || String(error));
+  }
+}
+
+// ---- cards
+
+function card(item, { score } = {}) {
+  const node = $("card").content.firstElementChild.cloneNode(true);
+  node.dataset.id = item.id;
+  node.title = item.id;
+  const img = node.querySelector("img");
+  img.src = item.image_url;
+  img.alt = item.id;
+  node.querySelector(".cat").textContent = item.category || "";
+  node.querySelector(".sc").textContent = score === undefined ? "" : score.toFixed(3);
+  node.querySelector(".pick").addEventListener("click", () => searchItem(item));
+  const add = node.querySelector(".add");
+  add.addEventListener("click", () => addToOutfit(item));
+  return node;
+}
+
+// ---- searching
+
+function setQuery(src, caption) {
+  const img = $("query-image");
+  img.src = src;
+  img.hidden = false;
+  $("drop-text").hidden = true;
+  $("query-caption").textContent = caption;
+}
+
+function categoryParam() {
+  const category = $("category").value;
+  return category ? `&category=${encodeURIComponent(category)}` : "";
+}
+
+async function searchPhoto(file) {
+  const limit = state.health && state.health.max_upload_bytes;
+  if (limit && file.size > limit) {
+    showMessage(`That photo is ${(file.size / 1e6).toFixed(1)} MB; the limit is ${(limit / 1e6).toFixed(1)} MB.`);
+    return;
+  }
+  await guarded(async () => {
+    const similar = postImage(`similar?k=12${categoryParam()}`, file);
+    const complements = state.health.has_model ? postImage("complementary?k=6", file) : null;
+    await showResults(await similar, complements);
+    setQuery(URL.createObjectURL(file), `your photo: ${file.name}`);
+  });
+}
+
+async function searchItem(item) {
+  await guarded(async () => {
+    const similar = postJson(`similar?k=12${categoryParam()}`, { item_id: item.id });
+    const complements = state.health.has_model ? postJson("complementary?k=6", { item_ids: [item.id] }) : null;
+    await showResults(await similar, complements);
+    setQuery(item.image_url, `catalogue item ${item.id}${item.category ? ` (${item.category})` : ""}`);
+    window.scrollTo({ top: 0, behavior: "smooth" });
+  });
+}
+
+async function showResults(similar, complementsPromise) {
+  $("results").hidden = false;
+  $("similar").replaceChildren(...similar.hits.map((hit) => card(hit, { score: hit.score })));
+  if (!complementsPromise) return;
+  const { results } = await complementsPromise;
+  const rows = Object.entries(results).filter(([, hits]) => hits.length).map(([category, hits]) => {
+    const row = document.createElement("div");
+    row.className = "row";
+    const title = document.createElement("h3");
+    title.textContent = category;
+    const strip = document.createElement("div");
+    strip.className = "strip";
+    strip.append(...hits.map((hit) => card(hit, { score: hit.score })));
+    row.append(title, strip);
+    return row;
+  });
+  $("complements").replaceChildren(...rows);
+}
+
+// ---- the outfit
+
+function addToOutfit(item) {
+  state.outfit.set(item.id, item);
+  renderOutfit();
+}
+
+function renderOutfit() {
+  const items = [...state.outfit.values()];
+  $("outfit-items").replaceChildren(...items.map((item) => {
+    const li = document.createElement("li");
+    const img = document.createElement("img");
+    img.src = item.image_url;
+    img.alt = item.id;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "remove";
+    remove.textContent = "×";
+    remove.title = `remove ${item.id}`;
+    remove.addEventListener("click", () => { state.outfit.delete(item.id); renderOutfit(); });
+    li.append(img, remove);
+    return li;
+  }));
+  $("outfit-empty").hidden = items.length > 0;
+  $("outfit-clear").hidden = items.length === 0;
+  $("outfit-score").hidden = true;
+  if (items.length >= 2 && state.health.has_model) scoreOutfit(items.map((item) => item.id));
+}
+
+async function scoreOutfit(ids) {
+  await guarded(async () => {
+    const result = await postJson("outfit-score", { item_ids: ids });
+    if (ids.join() !== [...state.outfit.keys()].join()) return; // the outfit changed meanwhile
+    $("outfit-value").textContent = `${Math.round(result.score * 100)}%`;
+    $("outfit-bar").style.width = `${(result.score * 100).toFixed(1)}%`;
+    $("outfit-score").hidden = false;
+  });
+}
+
+// ---- the catalogue browser
+
+async function browse(reset) {
+  if (reset) {
+    state.browseOffset = 0;
+    $("catalogue").replaceChildren();
+  }
+  await guarded(async () => {
+    const category = state.browseCategory ? `&category=${encodeURIComponent(state.browseCategory)}` : "";
+    const page = await api(`items?offset=${state.browseOffset}&limit=${PAGE_SIZE}${category}`);
+    $("catalogue").append(...page.items.map((item) => card(item)));
+    state.browseOffset += page.items.length;
+    $("more").hidden = state.browseOffset >= page.total;
+  });
+}
+
+// ---- start
+
+function fillCategories(select, names) {
+  select.append(...names.map((name) => new Option(name, name)));
+}
+
+function wireDrop() {
+  const drop = $("drop");
+  $("file").addEventListener("change", (event) => event.target.files[0] && searchPhoto(event.target.files[0]));
+  ["dragenter", "dragover"].forEach((type) => drop.addEventListener(type, (event) => {
+    event.preventDefault();
+    drop.classList.add("over");
+  }));
+  ["dragleave", "drop"].forEach((type) => drop.addEventListener(type, () => drop.classList.remove("over")));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    const file = event.dataTransfer.files[0];
+    if (file) searchPhoto(file);
+  });
+}
+
+async function start() {
+  keyFromUrl();
+  wireDrop();
+  $("outfit-clear").addEventListener("click", () => { state.outfit.clear(); renderOutfit(); });
+  $("more").addEventListener("click", () => browse(false));
+  $("browse-category").addEventListener("change", (event) => {
+    state.browseCategory = event.target.value;
+    browse(true);
+  });
+  await guarded(async () => {
+    state.health = await api("health");
+    const { items, categories, has_model } = state.health;
+    $("status").textContent = `${items} items in ${categories.length} categories` +
+      (has_model ? "" : " · no compatibility model: similar items only");
+    $("complements-block").hidden = !has_model;
+    fillCategories($("category"), categories);
+    fillCategories($("browse-category"), categories);
+    await browse(true);
+  });
+}
+
+start();

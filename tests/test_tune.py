@@ -1,0 +1,61 @@
+"""`outfitter tune`: retrains a backbone's last stages on a catalogue's categories and saves a usable backbone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from outfitter.backbones import create_backbone
+from outfitter.datasets import read_folder
+from outfitter.errors import InputError
+from outfitter.tune import TuneSettings, stratified_split, tune_backbone
+from tests.drawing import draw_item
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    root = tmp_path_factory.mktemp("photos")
+    for shape in ("tops", "bottoms", "shoes"):
+        (root / shape).mkdir()
+        for i in range(6):
+            draw_item(shape, (40 * i, 200 - 30 * i, 90), seed=i, size=48).save(root / shape / f"{i}.jpg")
+    items = read_folder(root)
+    report = tune_backbone(items, root / "tuned.pt", settings=TuneSettings(dim=16, epochs=4, batch_size=8, holdout=0.34),
+                           progress=False)
+    return report, items
+
+
+def test_training_lowers_the_loss_and_reports_precision(tuned):
+    report, _ = tuned
+    assert report.losses[-1] < report.losses[0]
+    assert set(report.before) == set(report.after) == {1, 5, 10}
+
+
+def test_the_file_is_a_backbone_for_indexing(tuned):
+    report, items = tuned
+    backbone = create_backbone(str(report.path))
+    from PIL import Image
+    vectors = backbone.embed_images([Image.open(items[0].path).convert("RGB"), Image.open(items[7].path).convert("RGB")])
+    assert vectors.shape == (2, 16) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, rtol=1e-5)
+    assert backbone.name == str(report.path.resolve())
+
+
+def test_needs_two_categories(tmp_path, photo_folder):
+    items = [it for it in read_folder(photo_folder) if it.category == "tops"]
+    with pytest.raises(InputError, match="at least two categories"):
+        tune_backbone(items, tmp_path / "x.pt", progress=False)
+
+
+def test_a_foreign_file_is_not_a_backbone(tmp_path):
+    bogus = tmp_path / "bogus.pt"
+    bogus.write_bytes(b"not torch")
+    with pytest.raises(InputError, match="not a tuned-backbone file"):
+        create_backbone(str(bogus))
+
+
+def test_holdout_keeps_a_share_of_every_class():
+    labels = np.array([0] * 10 + [1] * 3 + [2] * 2)
+    train, held = stratified_split(labels, 0.2, seed=0)
+    assert sorted(np.concatenate([train, held]).tolist()) == list(range(15))
+    assert np.bincount(labels[held], minlength=3).tolist() == [2, 1, 0]

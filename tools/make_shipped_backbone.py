@@ -1,0 +1,31 @@
+"""Rebuild the shipped default backbone, src/outfitter/weights/efficientnet_lite0_fashion.pt.
+
+It is `outfitter tune` on the train split of ../shared/data/clothing-small (3,068 photos, 10 classes), so the
+photos that benchmarks/similar_quality.py measures on (the test split) were never seen in tuning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+from outfitter.tune import TuneSettings, tune_backbone
+from outfitter.types import Item
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--source", type=Path, default=Path(__file__).parents[2] / "shared/data/clothing-small")
+    parser.add_argument("--out", type=Path,
+                        default=Path(__file__).parents[1] / "src/outfitter/weights/efficientnet_lite0_fashion.pt")
+    parser.add_argument("--epochs", type=int, default=TuneSettings.epochs)
+    args = parser.parse_args()
+    rows = [r for r in csv.DictReader(open(args.source / "manifest.csv")) if r["split"] == "train"]
+    items = [Item(r["path"], str(args.source / r["path"]), r["label"]) for r in rows]
+    report = tune_backbone(items, args.out, settings=TuneSettings(epochs=args.epochs), workers=1)
+    print(f"held-out (10% of train) precision: before {report.before} after {report.after}; losses {report.losses}")
+
+
+if __name__ == "__main__":
+    main()
