@@ -315,7 +315,8 @@ def main() -> None:
         result = run(args, Path(work))
     print(report(result))
     if args.json:
-        print(json.dumps({k: v for k, v in result.items() if k != "sweep"}))
+        first = ("p50_ms", "p99_ms", "recall_at_10", "filtered_recall_at_10", "build_s")
+        print(json.dumps({**{k: result[k] for k in first}, **{k: v for k, v in result.items() if k != "sweep"}}))
 
 
 if __name__ == "__main__":

@@ -81,3 +81,38 @@ def test_help_lists_the_commands():
     assert result.exit_code == 0
     for command in ("index", "similar", "demo", "backbones"):
         assert command in result.output
+
+
+def test_train_evaluate_complete_and_score_from_the_command_line(tmp_path):
+    root = write_synthetic_polyvore(tmp_path / "polyvore_outfits", n_outfits=(30, 10, 10))
+    model, cache = tmp_path / "mlp.pt", str(tmp_path / "cache")
+    trained = runner.invoke(app, ["train", "--polyvore", str(root), "--out", str(model), "--epochs", "2",
+                                  "--image-size", "64", "--cache", cache, "--workers", "0"])
+    assert trained.exit_code == 0, trained.output
+    assert model.is_file() and model.with_suffix(".png").exists() or list(tmp_path.glob("mlp*.png"))
+    evaluated = runner.invoke(app, ["evaluate", "--polyvore", str(root), "--model", str(model), "--json",
+                                    "--cache", cache, "--workers", "0"])
+    assert evaluated.exit_code == 0, evaluated.output
+    metrics = json.loads(evaluated.stdout.strip().splitlines()[-1])
+    assert set(metrics) == {"auc", "fitb_accuracy", "recall@10", "recall@30", "recall@50"}
+    assert 0 <= metrics["auc"] <= 1
+    store = tmp_path / "pv"
+    assert runner.invoke(app, ["index", "--polyvore", str(root), "--store", str(store), "--workers", "0"]).exit_code == 0
+    first = _first_item(store)
+    completed = runner.invoke(app, ["complete", "--store", str(store), "--model", str(model), "--item", first,
+                                    "--k", "2", "--json", "--sheet", str(tmp_path / "sheet.png")])
+    assert completed.exit_code == 0, completed.output
+    found = json.loads(completed.stdout.splitlines()[0])["categories"]
+    assert found and all(len(hits) == 2 for hits in found.values())
+    assert (tmp_path / "sheet.png").is_file()
+    second = json.loads(runner.invoke(app, ["similar", "--store", str(store), "--item", first, "--json"]).stdout)
+    pair = [first, second["hits"][0]["id"]]
+    scored = runner.invoke(app, ["score-outfit", "--store", str(store), "--model", str(model), "--item", pair[0],
+                                 "--item", pair[1], "--json"])
+    assert scored.exit_code == 0, scored.output
+    assert 0 <= json.loads(scored.stdout)["score"] <= 1
+
+
+def test_serve_refuses_a_missing_store_in_one_line(tmp_path):
+    result = runner.invoke(app, ["serve", "--store", str(tmp_path / "none")])
+    assert result.exit_code == 2 and "no catalogue store" in result.stderr

@@ -105,6 +105,19 @@ def similar(
             console.print(hits_table(f"similar to {label}", hits))
 
 
+@app.command("build-index")
+@reports_errors
+def build_index(
+    store: StoreOpt,
+    kind: Annotated[str, typer.Option(help="auto (by size), flat, ivf or hnsw.")] = "auto",
+) -> None:
+    """Build and save an approximate-nearest-neighbour index for a large store (exact search is used below it)."""
+    from outfitter.catalog import CatalogStore
+    from outfitter.search.select import build_index as build
+
+    console.print(str(build(CatalogStore.open(store), kind)))
+
+
 def hits_table(title: str, hits) -> Table:
     """A readable table of hits."""
     table = Table(title=title, title_justify="left")
@@ -154,6 +167,8 @@ def train(
     epochs: Annotated[Optional[int], typer.Option(min=1, help="Default: the model's original setting.")] = None,
     max_outfits: Annotated[Optional[int], typer.Option(min=2, help="Use only the first N train outfits.")] = None,
     negatives: Annotated[Optional[str], typer.Option(help="random or same-category (default: the better one).")] = None,
+    image_size: Annotated[Optional[int], typer.Option(min=32, help="Input size (default: the backbone's).")] = None,
+    valid_limit: Annotated[Optional[int], typer.Option(min=2, help="Score at most N valid outfits per epoch.")] = None,
     cache: Annotated[Path, typer.Option(help="Where item features are cached.")] = Path(".outfitter-cache"),
     workers: Annotated[int, typer.Option(min=0, help="Decoding processes.")] = 1,
 ) -> None:
@@ -164,7 +179,7 @@ def train(
     options = {"negatives": negatives} if negatives else {}
     result = train_model(PolyvoreOutfits(polyvore, version, on_missing=_warn), model=model, backbone=backbone, out=out,
                          epochs=epochs, max_outfits=max_outfits, cache_dir=cache, weights=weights,
-                         num_workers=workers, **options)
+                         image_size=image_size, valid_limit=valid_limit, num_workers=workers, **options)
     best = result.best
     console.print(f"best epoch {result.best_epoch}: valid AUC {best.get('valid_auc', float('nan')):.3f}; "
                   f"checkpoint {result.checkpoint}, curves {result.curves}")
@@ -179,6 +194,7 @@ def evaluate(
     split: Annotated[str, typer.Option(help="train, valid or test.")] = "test",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line of metrics.")] = False,
     roc: Annotated[Optional[Path], typer.Option(help="ROC-curve PNG (default: beside the model).")] = None,
+    max_recall_targets: Annotated[Optional[int], typer.Option(min=1, help="Sample N targets for Recall@K (default: all).")] = None,
     cache: Annotated[Path, typer.Option(help="Where item features are cached.")] = Path(".outfitter-cache"),
     weights: WeightsOpt = None,
     workers: Annotated[int, typer.Option(min=0, help="Decoding processes.")] = 1,
@@ -189,7 +205,8 @@ def evaluate(
 
     roc = roc or model.with_name(f"{model.stem}-roc-{split}.png")
     metrics = evaluate_model(PolyvoreOutfits(polyvore, version, on_missing=_warn), split, model, cache, roc_path=roc,
-                             weights=weights, num_workers=workers, progress=not as_json)
+                             max_recall_targets=max_recall_targets, weights=weights, num_workers=workers,
+                             progress=not as_json)
     if as_json:
         print(json.dumps(metrics))
         return

@@ -13,7 +13,7 @@ from outfitter.catalog.store import CatalogStore
 from outfitter.complements import Complements, OutfitScore
 from outfitter.errors import InputError
 from outfitter.images import load_image
-from outfitter.search.exact import ExactIndex
+from outfitter.search.select import open_index
 from outfitter.types import Hit
 
 ImageInput = str | Path | bytes | Image.Image
@@ -27,7 +27,7 @@ class Catalog:
         self.store = store
         self._backbone = backbone
         self._weights = weights
-        self.index = index or ExactIndex(store)
+        self.index = index or open_index(store)
         self.model_path = Path(model) if model is not None else None
         self._complements: Complements | None = None
 

@@ -18,7 +18,10 @@ Kinds, and how `kind="auto"` chooses by the number of stored rows (measured at 1
 
 Filters keep recall: a category search restricts both the scanned rows (an ID bitmap) and the probed
 lists (only lists holding items of that category), so it probes as many useful lists as an unfiltered
-search. Deleted rows are masked the same way; per-query exclusions are over-fetched and dropped.
+search. An ID selector alone probes the query's nearest lists, which often hold none of the category:
+with a filter category drawn at random per query (200,000 items), recall@10 was 0.11 that way and 0.98
+with the probed lists restricted too. Deleted rows are masked by the same bitmap, so k results survive
+without over-fetching; per-query exclusions (a few ids) are over-fetched and dropped.
 
 On disk: `<store>/index/<build>/index.faiss` (+ `lists.npy`, rows per list and category, for IVF),
 then `<store>/index/index.json` naming the build and the store segments it covers, written last. A crash
@@ -119,7 +122,7 @@ class IndexMeta:
                    data["params"], data["build_s"])
 
 
-class Rows:
+class _Rows:
     """Global row numbers over a run of segments, mapped to their vectors and ids in the memory maps."""
 
     def __init__(self, segments: Sequence[Segment]) -> None:
@@ -161,7 +164,7 @@ class Rows:
             yield self.segments[s], rows[pick] - self.starts[s], order[pick]
 
 
-class TailStore:
+class _TailStore:
     """Rows the index does not cover, shaped like a CatalogStore for ExactIndex (blocks, category_code)."""
 
     def __init__(self, store: CatalogStore, segments: Sequence[Segment], start: int, live: np.ndarray | None) -> None:
@@ -218,7 +221,7 @@ class FaissIndex:
     @classmethod
     def build(cls, store: CatalogStore, kind: str = "auto", *, threads: int | None = None, **params) -> "FaissIndex":
         """Index every row of `store` block by block (vectors read from the memory maps, float16 widened per block)."""
-        rows = Rows(store.segments)
+        rows = _Rows(store.segments)
         if not len(rows):
             raise InputError(f"{store.root}: the store is empty; nothing to index", field="store")
         kind = choose_kind(len(rows)) if kind == "auto" else kind
@@ -293,9 +296,9 @@ class FaissIndex:
         return [sorted(a + b, key=lambda h: -h[1])[:k] for a, b in zip(hits, more)]
 
     @cached_property
-    def covered(self) -> Rows:
+    def covered(self) -> _Rows:
         """The rows the FAISS index holds: the store's first segments, as they were at build time."""
-        return Rows(self.store.segments[:len(self.meta.segments)])
+        return _Rows(self.store.segments[:len(self.meta.segments)])
 
     def _indexed(self, queries: np.ndarray, k: int, code: int | None, exclude, live: np.ndarray | None) -> Hits:
         """Candidates from FAISS, re-scored exactly from the store, exclusions dropped, best k kept."""
@@ -307,7 +310,7 @@ class FaissIndex:
         index, params = self._searcher(selection, fetch)
         with omp_threads(1 if len(queries) < SMALL_BATCH else faiss.omp_get_max_threads()):
             _, rows = index.search(queries, fetch, params=params)
-        return [self._rescore(q, r[r >= 0], k, exclude[i] if exclude else None)
+        return [self._rescore(q, r[r >= 0], k, exclude[i] if exclude and i < len(exclude) else None)
                 for i, (q, r) in enumerate(zip(queries, rows))]
 
     def _rescore(self, query: np.ndarray, rows: np.ndarray, k: int,
@@ -374,16 +377,16 @@ class FaissIndex:
             self._live_cache = (version, None if total == len(self.store) else self.store.live_mask())
         return self._live_cache[1]
 
-    def _tail(self, live: np.ndarray | None) -> TailStore | None:
+    def _tail(self, live: np.ndarray | None) -> _TailStore | None:
         """The segments appended after the build, for exact search; None when the index covers everything."""
         rest = self.store.segments[len(self.meta.segments):]
-        return TailStore(self.store, rest, self.meta.rows, live) if rest else None
+        return _TailStore(self.store, rest, self.meta.rows, live) if rest else None
 
 
 # ---- builders: (store, rows, **params) -> (index, params to record, rows per list and category or None)
 
 
-def _blocks(rows: Rows) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+def _blocks(rows: _Rows) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """(first row, float32 vectors, category codes) of every block of `rows`, read from the memory maps."""
     for s, seg in enumerate(rows.segments):
         for lo in range(0, len(seg), BLOCK_ROWS):
@@ -391,14 +394,14 @@ def _blocks(rows: Rows) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
             yield int(rows.starts[s]) + lo, vectors, np.asarray(seg.categories[lo:lo + BLOCK_ROWS])
 
 
-def _build_flat(store: CatalogStore, rows: Rows) -> tuple[faiss.Index, dict, None]:
+def _build_flat(store: CatalogStore, rows: _Rows) -> tuple[faiss.Index, dict, None]:
     index = faiss.IndexFlatIP(store.dim)
     for _, vectors, _ in _blocks(rows):
         index.add(vectors)
     return index, {}, None
 
 
-def _build_hnsw(store: CatalogStore, rows: Rows, *, M: int = 32, efConstruction: int = 80,
+def _build_hnsw(store: CatalogStore, rows: _Rows, *, M: int = 32, efConstruction: int = 80,
                 efSearch: int = 64) -> tuple[faiss.Index, dict, None]:
     index = faiss.IndexHNSWFlat(store.dim, M, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = efConstruction
@@ -407,7 +410,7 @@ def _build_hnsw(store: CatalogStore, rows: Rows, *, M: int = 32, efConstruction:
     return index, {"M": M, "efConstruction": efConstruction, "efSearch": efSearch}, None
 
 
-def _build_ivf(store: CatalogStore, rows: Rows, *, nlist: int | None = None, nprobe: int | None = None, bits: int = 1,
+def _build_ivf(store: CatalogStore, rows: _Rows, *, nlist: int | None = None, nprobe: int | None = None, bits: int = 1,
                train_per_list: int = 40, niter: int = 10, seed: int = 0) -> tuple[faiss.Index, dict, np.ndarray]:
     """IVF-RaBitQ: k-means on a sample (10 iterations suffice for a partition), then assign and add block by block."""
     nlist = nlist or default_nlist(len(rows))

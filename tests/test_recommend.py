@@ -1,0 +1,93 @@
+"""The facade: complementary items per category and outfit scores, for both compatibility models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from outfitter import Catalog
+from outfitter.compat import CompatibilityMLP, PolaniaNet, save_checkpoint
+from outfitter.datasets import read_folder
+from outfitter.errors import InputError
+from outfitter.indexing import index_items
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    from tests.drawing import COLOURS, SHAPES, draw_item
+
+    root = tmp_path_factory.mktemp("photos")
+    for c, shape in enumerate(SHAPES):
+        (root / shape).mkdir()
+        for i, colour in enumerate([*COLOURS.values(), (120, 120, 120)]):
+            draw_item(shape, colour, seed=10 * c + i).save(root / shape / f"{shape}{i}.jpg")
+    index_items(read_folder(root), root / "store", workers=0, progress=False)
+    return root / "store"
+
+
+@pytest.fixture(scope="module", params=["mlp", "polania"])
+def catalog(request, store, tmp_path_factory):
+    torch.manual_seed(0)
+    if request.param == "mlp":
+        model = CompatibilityMLP(1280, hidden_dim=16, backbone="efficientnet_lite0")
+    else:
+        model = PolaniaNet("efficientnet_lite0", image_size=64)
+    path = save_checkpoint(model, tmp_path_factory.mktemp("m") / f"{request.param}.pt")
+    return Catalog.open(store, model=path)
+
+
+def naive_scores(catalog: Catalog, query_ids: list[str], candidate: str) -> float:
+    """Mean pairwise probability by scoring each (query, candidate) pair with the model directly."""
+    table, model = catalog.complements.table, catalog.complements.model
+    emb = lambda i: torch.from_numpy(np.asarray(table.vectors[table.rows_of([i])], dtype=np.float32))  # noqa: E731
+    with torch.no_grad():
+        return float(np.mean([model.score(emb(q), emb(candidate)).item() for q in query_ids]))
+
+
+def test_complementary_ranks_other_categories_by_pairwise_score(catalog):
+    found = catalog.complementary(item_ids=["tops/tops0"], k=3)
+    assert set(found) == {"bottoms", "shoes"}
+    for category, hits in found.items():
+        assert len(hits) == 3 and all(h.category == category for h in hits)
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        for hit in hits:
+            assert hit.score == pytest.approx(naive_scores(catalog, ["tops/tops0"], hit.item_id), abs=1e-5)
+
+
+def test_named_categories_and_partial_outfits(catalog):
+    found = catalog.complementary(item_ids=["tops/tops1", "bottoms/bottoms2"], categories=["shoes", "tops"], k=10)
+    assert list(found) == ["shoes", "tops"]
+    assert "tops/tops1" not in [h.item_id for h in found["tops"]] and len(found["tops"]) == 3
+    best = found["shoes"][0]
+    assert best.score == pytest.approx(naive_scores(catalog, ["tops/tops1", "bottoms/bottoms2"], best.item_id), abs=1e-5)
+
+
+def test_a_photo_query_gets_its_category_guessed_and_left_out(catalog):
+    photo = catalog.store.get("shoes/shoes1").path
+    found = catalog.complementary(images=[photo], k=2)
+    assert set(found) == {"tops", "bottoms"}
+
+
+def test_outfit_score_is_the_mean_of_pair_scores(catalog):
+    ids = ["tops/tops0", "bottoms/bottoms0", "shoes/shoes0"]
+    result = catalog.score_outfit(item_ids=ids)
+    assert [(a, b) for a, b, _ in result.pairs] == [(ids[0], ids[1]), (ids[0], ids[2]), (ids[1], ids[2])]
+    assert result.score == pytest.approx(np.mean([p for _, _, p in result.pairs]), abs=1e-6)
+    assert result.pairs[0][2] == pytest.approx(naive_scores(catalog, [ids[0]], ids[1]), abs=1e-5)
+
+
+def test_photo_and_item_give_the_same_score(catalog):
+    photo = catalog.store.get("bottoms/bottoms1").path
+    by_photo = catalog.score_outfit(item_ids=["tops/tops2"], images=[photo]).score
+    by_item = catalog.score_outfit(item_ids=["tops/tops2", "bottoms/bottoms1"]).score
+    assert by_photo == pytest.approx(by_item, abs=1e-4)
+
+
+def test_bad_requests_are_input_errors(catalog, store):
+    with pytest.raises(InputError, match="unknown item id 'nope'"):
+        catalog.complementary(item_ids=["nope"])
+    with pytest.raises(InputError, match="at least two items"):
+        catalog.score_outfit(item_ids=["tops/tops0"])
+    with pytest.raises(InputError, match="no compatibility model"):
+        Catalog.open(store).complementary(item_ids=["tops/tops0"])
