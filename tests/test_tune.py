@@ -59,3 +59,15 @@ def test_holdout_keeps_a_share_of_every_class():
     train, held = stratified_split(labels, 0.2, seed=0)
     assert sorted(np.concatenate([train, held]).tolist()) == list(range(15))
     assert np.bincount(labels[held], minlength=3).tolist() == [2, 1, 0]
+
+
+def test_frozen_features_match_the_base_backbone_in_use(lite0):
+    """Tuning must see the stem exactly as indexing will (eval-mode BatchNorm), or the tuned part is mistrained."""
+    import torch
+
+    from outfitter.backbones.tuned import tuned_net
+
+    net = tuned_net("efficientnet_lite0", 8)
+    x = lite0.preprocess(draw_item("tops", (200, 30, 30), 1))[None]
+    with torch.no_grad():
+        torch.testing.assert_close(net.head(net.stem(x)).flatten(1), lite0.model(x), rtol=1e-4, atol=1e-5)

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from outfitter.config import DEFAULT_BACKBONE
 from outfitter.errors import OutfitterError
 
 app = typer.Typer(help="Similar and complementary fashion items from one photo.", no_args_is_help=True,
@@ -62,8 +63,9 @@ def index(
     store: StoreOpt = Path("outfitter-store"),
     polyvore: Annotated[Optional[Path], typer.Option(help="Index Polyvore Outfits items from this root instead.")] = None,
     version: Annotated[str, typer.Option(help="Polyvore Outfits version: nondisjoint or disjoint.")] = "nondisjoint",
-    backbone: BackboneOpt = "efficientnet_lite0",
+    backbone: BackboneOpt = DEFAULT_BACKBONE,
     weights: WeightsOpt = None,
+    dtype: Annotated[str, typer.Option(help="Vector storage of a new store: float32, or float16 (half the size).")] = "float32",
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     workers: Annotated[Optional[int], typer.Option(min=0, help="Decoding processes (default: spare cores).")] = None,
 ) -> None:
@@ -71,7 +73,8 @@ def index(
     from outfitter.indexing import index_items, load_items
 
     items = load_items(source, polyvore=polyvore, version=version, warn=_warn)
-    report = index_items(items, store, backbone=backbone, weights=weights, batch_size=batch_size, workers=workers)
+    report = index_items(items, store, backbone=backbone, weights=weights, batch_size=batch_size, workers=workers,
+                         dtype=dtype)
     console.print(f"indexed {report.embedded} new items into {store} "
                   f"({report.already_stored} already there, {len(report.failed)} skipped)")
     for item_id, reason in report.failed[:20]:

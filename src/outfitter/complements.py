@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from outfitter.backbones import Backbone
+from outfitter.backbones import Backbone, create_backbone
 from outfitter.catalog.store import CatalogStore
 from outfitter.compat import ComplementaryRanker, ItemTable, embed_table, item_inputs, load_model
 from outfitter.compat.base import CompatModel
@@ -51,6 +52,16 @@ class Complements:
         model, meta = load_model(path)
         return cls(store, model, meta, backbone=backbone)
 
+    @cached_property
+    def model_backbone(self) -> Backbone | None:
+        """The backbone whose vectors the model takes (the catalogue's own when it is that one), built once."""
+        spec = self.model.input_spec()
+        if spec["inputs"] != "vectors":
+            return None
+        if self._backbone is not None and self._backbone.name == spec["backbone"]:
+            return self._backbone
+        return create_backbone(spec["backbone"])
+
     def _uses_store_vectors(self) -> bool:
         """True when the model's item inputs are exactly the store's vectors (same backbone and preprocessing)."""
         spec = self.model.input_spec()
@@ -66,8 +77,7 @@ class Complements:
         else:
             items = [self.store.get(i) for i in self.store.ids()]
             inputs = item_inputs(self.model, items, self.store.root / CACHE_DIR, progress=False,
-                                 backbone=self._backbone if self._backbone and
-                                 self._backbone.name == self.model.input_spec()["backbone"] else None)
+                                 backbone=self.model_backbone)
         return embed_table(self.model, inputs)
 
     # ---- queries
@@ -80,7 +90,7 @@ class Complements:
         parts = [self.table.vectors[self.table.rows_of(list(item_ids))]] if item_ids else []
         if images:
             with torch.no_grad():
-                inputs = photo_inputs(self.model, list(images), backbone=self._backbone)
+                inputs = photo_inputs(self.model, list(images), backbone=self.model_backbone)
                 parts.append(self.model.embed(*inputs).numpy())
         if not parts:
             raise InputError("give at least one item id or image")

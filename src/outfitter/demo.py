@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from outfitter.config import DEFAULT_BACKBONE
 from outfitter.datasets import read_manifest
 from outfitter.indexing import index_items
 from outfitter.recommend import Catalog
@@ -35,7 +36,7 @@ def run_demo(out: Path, *, k: int = 5, data: Path | None = None, epochs: int = D
     console = console or Console()
     data = data or demo_data()
     out.mkdir(parents=True, exist_ok=True)
-    console.print(f"[bold]outfitter demo[/bold]: indexing {data / 'catalog.csv'} (offline, efficientnet_lite0)")
+    console.print(f"[bold]outfitter demo[/bold]: indexing {data / 'catalog.csv'} (offline, {DEFAULT_BACKBONE})")
     catalog = demo_catalog(out, data)
     queries = read_manifest(data / "queries.csv")
     results = [(q, catalog.similar(image=q.path, k=k)) for q in queries]

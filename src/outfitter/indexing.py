@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from outfitter.backbones import create_backbone
+from outfitter.backbones import DEFAULT_BACKBONE, create_backbone, get_spec
 from outfitter.backbones.onnx import make_embedder
 from outfitter.catalog.store import MANIFEST, CatalogStore
 from outfitter.datasets import PolyvoreOutfits, read_source
@@ -27,20 +27,21 @@ def load_items(source: Path | None, *, polyvore: Path | None = None, version: st
     return read_source(source, on_missing=warn)
 
 
-def index_items(items: Sequence[Item], store_dir: Path, *, backbone: str = "efficientnet_lite0",
+def index_items(items: Sequence[Item], store_dir: Path, *, backbone: str = DEFAULT_BACKBONE,
                 weights: Path | None = None, batch_size: int = 32, workers: int | None = None,
-                progress: bool = True, runtime: str = "auto", cache_dir: Path | None = None) -> EmbedReport:
+                progress: bool = True, runtime: str = "auto", cache_dir: Path | None = None,
+                dtype: str = "float32") -> EmbedReport:
     """Embed `items` into the store at `store_dir` (created if needed), skipping those already there.
 
     `runtime` "auto" embeds in onnxruntime when it works (exported once into `cache_dir`), else torch;
-    "torch" or "onnx" forces one.
+    "torch" or "onnx" forces one. `dtype` float16 halves a new store's vectors.
     """
     if not items:
         raise InputError("no items to index")
     if (store_dir / MANIFEST).exists():
-        CatalogStore.open(store_dir).check_backbone(backbone)
+        CatalogStore.open(store_dir).check_backbone(get_spec(backbone).name)
     model = create_backbone(backbone, weights=weights)
-    store = CatalogStore.open_or_create(store_dir, backbone=model.name, dim=model.dim)
+    store = CatalogStore.open_or_create(store_dir, backbone=model.name, dim=model.dim, dtype=dtype)
     embed = make_embedder(model, runtime, cache_dir=cache_dir)
     report = embed_into_store(items, store, model, batch_size=batch_size, workers=workers, progress=progress,
                               embed=embed)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from outfitter.atomic import write_atomic
 from outfitter.errors import ImageError
 from outfitter.images import load_image, resize, to_rgb
 from outfitter.types import Hit
@@ -146,12 +145,5 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font: Font, width: int) -> str:
 def _save_atomic(sheet: Image.Image, path: Path) -> Path:
     """Write the PNG to a temporary file beside path, then rename it, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            sheet.save(f, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda fh: sheet.save(fh, format="PNG"))
     return path

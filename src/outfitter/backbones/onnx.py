@@ -3,6 +3,10 @@
 On CPU onnxruntime embeds several times faster than eager torch (SPEC section 4: EfficientNet-Lite0 10 ms vs
 43 ms an image on one core). The exported graph takes the same normalised NCHW batch as `Backbone.model` and
 `OnnxEmbedder` returns the same unit-norm float32 vectors as `Backbone.embed_tensors`, within `TOLERANCE`.
+
+Threads: inference takes every core, with idle threads sleeping rather than spinning, and the decoding workers
+share them. Decoding costs a third of inference (EfficientNet-Lite0: about 5 of 16 CPU ms an image), so keeping
+a core for each worker would leave it mostly idle: on 2 cores the embedder would be held to one thread.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +39,7 @@ EXPORT_FORMAT = 1
 """Bumped when the export recipe changes, so models cached by an older recipe are not reused."""
 
 INPUT, OUTPUT = "pixels", "features"
+EXPORTER_LOGGERS = ("onnxscript", "onnx_ir", "torch.onnx", "torch.export")
 
 
 def default_cache_dir() -> Path:
@@ -75,11 +81,12 @@ def cached_model_path(backbone: Backbone, cache_dir: Path) -> Path:
 def export(backbone: Backbone, path: Path) -> None:
     """Export the backbone's model with a dynamic batch axis, written atomically: a crash never leaves a partial file."""
     size = backbone.preprocess.image_size
-    program = torch.onnx.export(
-        backbone.model, (torch.zeros(2, 3, size, size),), dynamo=True, opset_version=OPSET,
-        input_names=[INPUT], output_names=[OUTPUT], dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
-        optimize=True, verbose=False,
-    )
+    with _quiet(EXPORTER_LOGGERS):
+        program = torch.onnx.export(
+            backbone.model, (torch.zeros(2, 3, size, size),), dynamo=True, opset_version=OPSET,
+            input_names=[INPUT], output_names=[OUTPUT], dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
+            optimize=True, verbose=False,
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -90,6 +97,20 @@ def export(backbone: Backbone, path: Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextmanager
+def _quiet(names: tuple[str, ...]) -> Iterator[None]:
+    """Raise these loggers to WARNING for the block: the exporter's passes log hundreds of INFO lines under -v."""
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def _fsync(path: str) -> None:
@@ -166,13 +187,13 @@ class OnnxEmbedder:
         return session
 
     def _checked_session(self, threads: int) -> Any:
-        """A session on the cached file if it loads and matches torch within TOLERANCE, else None."""
+        """A session on the cached file if it loads, runs and matches torch within TOLERANCE, else None."""
         try:
             session = open_session(self.path, threads)
-        except _session_errors() as exc:
-            log.debug("cannot load %s: %s", self.path, exc)
+            difference = self._difference(session)
+        except _session_errors() as exc:  # unreadable, or a model for other inputs under this name
+            log.debug("cannot use %s: %s", self.path, exc)
             return None
-        difference = self._difference(session)
         log.debug("%s: onnxruntime vs torch max abs difference %.2e", self.backbone.name, difference)
         return session if difference <= TOLERANCE else None
 
@@ -181,7 +202,8 @@ class OnnxEmbedder:
         size = self.backbone.preprocess.image_size
         batch = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(0))
         ours = unit_rows(session.run([OUTPUT], {INPUT: batch.numpy()})[0])
-        return float(np.abs(ours - self.backbone.embed_tensors(batch)).max())
+        theirs = self.backbone.embed_tensors(batch)
+        return float(np.abs(ours - theirs).max()) if ours.shape == theirs.shape else float("inf")
 
 
 def make_embedder(backbone: Backbone, runtime: str = "auto", *, cache_dir: Path | None = None,

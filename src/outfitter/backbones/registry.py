@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from outfitter.config import DEFAULT_BACKBONE
 from outfitter.errors import InputError
 from outfitter.images import resize
 
@@ -103,7 +104,6 @@ class Backbone:
 
 _REGISTRY: dict[str, BackboneSpec] = {}
 
-DEFAULT_BACKBONE = "efficientnet_lite0"
 
 
 def register(spec: BackboneSpec) -> BackboneSpec:

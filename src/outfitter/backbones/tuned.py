@@ -32,10 +32,11 @@ class TunedNet(nn.Module):
 
 
 def tuned_net(base_name: str, dim: int, *, pretrained: bool = True) -> TunedNet:
-    """A fresh tunable network on the named base backbone (its pretrained weights, a random projection)."""
+    """A fresh tunable network on the named base backbone (its pretrained weights, a random projection), in eval
+    mode: BatchNorm keeps the base's statistics, in tuning as in use."""
     spec = get_spec(base_name)
     trunk = spec.trunk_for_tuning(spec.build(None, pretrained))
-    return TunedNet(trunk.stem, trunk.head, nn.Linear(spec.dim, dim, bias=False))
+    return TunedNet(trunk.stem, trunk.head, nn.Linear(spec.dim, dim, bias=False)).eval()
 
 
 def save_tuned(path: str | Path, net: TunedNet, base_name: str, meta: dict[str, Any]) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import zipfile
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import torch
 
+from outfitter.atomic import atomic_path
 from outfitter.compat.base import CompatModel
 from outfitter.compat.mlp import CompatibilityMLP
 from outfitter.compat.polania import PolaniaNet
@@ -35,12 +35,8 @@ def save_checkpoint(model: CompatModel, path: str | Path, meta: dict[str, Any] |
         "meta": _plain(meta or {}),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as temp:
         torch.save(payload, temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
     return path
 
 
