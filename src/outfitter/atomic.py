@@ -17,6 +17,7 @@ import numpy as np
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path` in one rename, on error it vanishes."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -42,6 +43,13 @@ def write_json(path: Path, data: Any) -> None:
 def write_npy(path: Path, array: np.ndarray) -> None:
     """Atomically write a .npy array."""
     write_atomic(path, lambda fh: np.save(fh, array, allow_pickle=False))
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it), so files get the usual permissions, not 0600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync(path: Path) -> None:

@@ -118,3 +118,9 @@ def test_blocks_cover_every_row_once(store):
     blocks = list(store.blocks(rows=3))
     assert [b.start for b in blocks] == [0, 3, 5, 8]
     assert np.concatenate([b.ids for b in blocks]).tolist() == store.all_ids().tolist()
+
+
+def test_files_get_the_usual_permissions_not_private_temp_ones(store):
+    store.append(items("a", 1), unit(1))
+    modes = {p.name: p.stat().st_mode & 0o777 for p in store.root.iterdir() if p.suffix in (".json", ".npy")}
+    assert modes and all(mode & 0o044 == 0o044 for mode in modes.values()), modes
