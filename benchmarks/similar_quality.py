@@ -27,7 +27,7 @@ from outfitter.search import category_precision_at_k
 from outfitter.types import Item
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/clothing-small"
-BASELINE = "efficientnet_lite0 (centre crop)"
+BASELINE = "efficientnet_lite0 (center crop)"
 
 
 def settings(names: list[str]) -> dict[str, Backbone]:
