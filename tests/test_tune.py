@@ -20,7 +20,7 @@ def tuned(tmp_path_factory):
         for i in range(6):
             draw_item(shape, (40 * i, 200 - 30 * i, 90), seed=i, size=48).save(root / shape / f"{i}.jpg")
     items = read_folder(root)
-    report = tune_backbone(items, root / "tuned.pt", settings=TuneSettings(dim=16, epochs=4, batch_size=8, holdout=0.34),
+    report = tune_backbone(items, root / "tuned.pt", settings=TuneSettings(dim=16, epochs=8, batch_size=4, holdout=0.34),
                            progress=False)
     return report, items
 

@@ -25,7 +25,7 @@ from outfitter.backbones import onnx
 from outfitter.backbones.onnx import OnnxEmbedder, make_embedder
 from outfitter.catalog import CatalogStore
 from outfitter.datasets import read_folder
-from outfitter.errors import InputError
+from outfitter.errors import InputError, WeightsNotFoundError
 from outfitter.images import load_image
 from outfitter.pipeline import embed_into_store
 
@@ -41,11 +41,21 @@ def _slow_unless_default(name: str):
     return pytest.param(name, marks=() if name == DEFAULT_BACKBONE else pytest.mark.slow)
 
 
+@pytest.fixture(scope="module")
+def default_backbone():
+    """The default backbone with its shipped weights, built once for the module."""
+    return create_backbone(DEFAULT_BACKBONE)
+
+
 @pytest.fixture(scope="module", params=[_slow_unless_default(n) for n in list_backbones()])
 def backbone(request):
-    """Every registered backbone; those without offline weights get random ones."""
-    name = request.param
-    return request.getfixturevalue("lite0") if name == DEFAULT_BACKBONE else create_backbone(name, pretrained=False)
+    """Every registered backbone: with its weights where this machine has them, else random ones."""
+    if request.param == DEFAULT_BACKBONE:
+        return request.getfixturevalue("default_backbone")
+    try:
+        return create_backbone(request.param)
+    except WeightsNotFoundError:
+        return create_backbone(request.param, pretrained=False)
 
 
 def tiny_backbone(seed: int = 0) -> Backbone:
@@ -173,12 +183,12 @@ def test_make_embedder_uses_torch_when_export_fails(tmp_path, monkeypatch, caplo
         make_embedder(tiny, "onnx", cache_dir=tmp_path)
 
 
-def test_pipeline_with_onnx_stores_the_torch_vectors(photo_folder, tmp_path, lite0, cache_dir):
+def test_pipeline_with_onnx_stores_the_torch_vectors(photo_folder, tmp_path, default_backbone, cache_dir):
     items = read_folder(photo_folder)[::3]
-    store = CatalogStore.create(tmp_path / "store", backbone=lite0.name, dim=lite0.dim)
-    embed = make_embedder(lite0, "onnx", cache_dir=cache_dir)
-    embed_into_store(items, store, lite0, batch_size=3, workers=1, progress=False, embed=embed)
-    expected = lite0.embed_images([load_image(it.path) for it in items])
+    store = CatalogStore.create(tmp_path / "store", backbone=default_backbone.name, dim=default_backbone.dim)
+    embed = make_embedder(default_backbone, "onnx", cache_dir=cache_dir)
+    embed_into_store(items, store, default_backbone, batch_size=3, workers=1, progress=False, embed=embed)
+    expected = default_backbone.embed_images([load_image(it.path) for it in items])
     stored = np.stack([store.vector(it.item_id) for it in items])
     np.testing.assert_allclose(stored, expected, rtol=0, atol=onnx.TOLERANCE)
 
