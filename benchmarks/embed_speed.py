@@ -30,7 +30,7 @@ from outfitter.backbones.onnx import Embedder, OnnxEmbedder, available_cores, ma
 from outfitter.catalog.store import CatalogStore
 from outfitter.images import load_image
 from outfitter.pipeline import embed_into_store
-from outfitter.pipeline.runner import default_workers
+from outfitter.pipeline.runner import DEFAULT_BATCH_SIZE, default_workers
 from outfitter.types import Item
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "clothing-small"
@@ -169,10 +169,12 @@ def print_table(results: dict[str, dict], args: argparse.Namespace, n: int) -> N
 
 
 def parse_args() -> argparse.Namespace:
+    """The command line: which backbones, how many photos, batch size, repeats, where data and cache are."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backbone", choices=[*BACKBONES, "all"], default="all")
     parser.add_argument("--images", type=int, default=500)
-    parser.add_argument("--batch-size", type=int, default=32, help="the pipeline's and the model-only batch size")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                        help="the pipeline's and the model-only batch size")
     parser.add_argument("--repeats", type=int, default=1, help="runs per method; the fastest counts")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--cache-dir", type=Path, default=_env_cache_dir(), help="where exported ONNX models are kept")
@@ -187,6 +189,7 @@ def _env_cache_dir() -> Path | None:
 
 
 def main() -> None:
+    """Benchmark the chosen backbones on the same photos and print the table (and the JSON line)."""
     args = parse_args()
     items = sample_items(args.data, args.images)
     warm_page_cache(items)

@@ -11,6 +11,7 @@ from outfitter.catalog.store import MANIFEST, CatalogStore
 from outfitter.datasets import PolyvoreOutfits, read_source
 from outfitter.errors import InputError
 from outfitter.pipeline import EmbedReport, embed_into_store
+from outfitter.pipeline.runner import DEFAULT_BATCH_SIZE
 from outfitter.types import Item
 
 # Merge the store's segments once an incremental job leaves more than this many.
@@ -28,7 +29,7 @@ def load_items(source: Path | None, *, polyvore: Path | None = None, version: st
 
 
 def index_items(items: Sequence[Item], store_dir: Path, *, backbone: str = DEFAULT_BACKBONE,
-                weights: Path | None = None, batch_size: int = 32, workers: int | None = None,
+                weights: Path | None = None, batch_size: int = DEFAULT_BATCH_SIZE, workers: int | None = None,
                 progress: bool = True, runtime: str = "auto", cache_dir: Path | None = None,
                 dtype: str = "float32") -> EmbedReport:
     """Embed `items` into the store at `store_dir` (created if needed), skipping those already there.
