@@ -20,6 +20,15 @@ def photo_folder(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory):
+    """Exported ONNX models go to a session folder, not the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("onnx-cache")
+        patch.setattr("outfitter.backbones.onnx.default_cache_dir", lambda: folder)
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def lite0() -> Backbone:
     """The default backbone with its real offline weights, built once."""

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from outfitter.config import DEFAULT_BACKBONE
+from outfitter.config import DEFAULT_BACKBONE, DEFAULT_BATCH_SIZE
 from outfitter.errors import OutfitterError
 
 app = typer.Typer(help="Similar and complementary fashion items from one photo.", no_args_is_help=True,
@@ -66,15 +66,17 @@ def index(
     backbone: BackboneOpt = DEFAULT_BACKBONE,
     weights: WeightsOpt = None,
     dtype: Annotated[str, typer.Option(help="Vector storage of a new store: float32, or float16 (half the size).")] = "float32",
-    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    batch_size: Annotated[int, typer.Option(min=1)] = DEFAULT_BATCH_SIZE,
     workers: Annotated[Optional[int], typer.Option(min=0, help="Decoding processes (default: spare cores).")] = None,
+    runtime: Annotated[str, typer.Option(help="auto (onnxruntime when it works), torch or onnx.")] = "auto",
+    cache: Annotated[Optional[Path], typer.Option(envvar="OUTFITTER_CACHE", help="Cache folder for exported models.")] = None,
 ) -> None:
     """Embed photos into a catalogue store (resumable: run again to finish an interrupted job)."""
     from outfitter.indexing import index_items, load_items
 
     items = load_items(source, polyvore=polyvore, version=version, warn=_warn)
     report = index_items(items, store, backbone=backbone, weights=weights, batch_size=batch_size, workers=workers,
-                         dtype=dtype)
+                         dtype=dtype, runtime=runtime, cache_dir=cache / "onnx" if cache else None)
     console.print(f"indexed {report.embedded} new items into {store} "
                   f"({report.already_stored} already there, {len(report.failed)} skipped)")
     for item_id, reason in report.failed[:20]:

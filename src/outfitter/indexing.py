@@ -8,10 +8,10 @@ from pathlib import Path
 from outfitter.backbones import DEFAULT_BACKBONE, create_backbone, get_spec
 from outfitter.backbones.onnx import make_embedder
 from outfitter.catalog.store import MANIFEST, CatalogStore
+from outfitter.config import DEFAULT_BATCH_SIZE
 from outfitter.datasets import PolyvoreOutfits, read_source
 from outfitter.errors import InputError
 from outfitter.pipeline import EmbedReport, embed_into_store
-from outfitter.pipeline.runner import DEFAULT_BATCH_SIZE
 from outfitter.types import Item
 
 # Merge the store's segments once an incremental job leaves more than this many.

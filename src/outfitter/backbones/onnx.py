@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from outfitter.atomic import atomic_path
 from outfitter.backbones.registry import Backbone
 from outfitter.errors import InputError
 
@@ -88,15 +88,8 @@ def export(backbone: Backbone, path: Path) -> None:
             optimize=True, verbose=False,
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        program.save(tmp)
-        _fsync(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp:
+        program.save(str(tmp))
 
 
 @contextmanager
@@ -111,15 +104,6 @@ def _quiet(names: tuple[str, ...]) -> Iterator[None]:
     finally:
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
-
-
-def _fsync(path: str) -> None:
-    """Flush a file to disk before it is renamed into place."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def open_session(path: Path, threads: int) -> Any:
