@@ -78,7 +78,9 @@ class CompatibilityMLP(CompatModel):
         return emb @ self.fc[0].weight[:, : self.embed_dim].T
 
     def projected_logits(self, candidates: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
-        """relu(P_c + A_q) through the output layer: logits [Q, B]."""
-        hidden = torch.relu(queries[:, None, :] + candidates[None, :, :])
+        """relu(P_c + A_q) through the output layer: logits [Q, B], one query item at a time in one reused buffer
+        (a cache-sized block is then added, clamped and reduced in place: no [Q, B, hidden] temporary)."""
         out = self.fc[2]
-        return hidden @ out.weight[0] + out.bias[0]
+        hidden = torch.empty_like(candidates)
+        return torch.stack([torch.add(candidates, q, out=hidden).clamp_(min=0) @ out.weight[0] + out.bias[0]
+                            for q in queries])
