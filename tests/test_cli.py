@@ -116,3 +116,16 @@ def test_train_evaluate_complete_and_score_from_the_command_line(tmp_path):
 def test_serve_refuses_a_missing_store_in_one_line(tmp_path):
     result = runner.invoke(app, ["serve", "--store", str(tmp_path / "none")])
     assert result.exit_code == 2 and "no catalogue store" in result.stderr
+
+
+def test_large_stores_get_their_ann_index_when_indexed(photo_folder, tmp_path):
+    from outfitter import Catalog
+    from outfitter.datasets import read_folder
+    from outfitter.indexing import index_items
+    from outfitter.search import FaissIndex
+
+    index_items(read_folder(photo_folder), tmp_path / "big", workers=0, progress=False, ann_threshold=5)
+    catalog = Catalog.open(tmp_path / "big")
+    assert (tmp_path / "big" / "index").is_dir()
+    assert FaissIndex.load(catalog.store) is not None
+    assert catalog.similar("shoes/shoes0", k=3)[0].item_id != "shoes/shoes0"

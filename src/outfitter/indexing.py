@@ -12,6 +12,7 @@ from outfitter.config import DEFAULT_BATCH_SIZE
 from outfitter.datasets import PolyvoreOutfits, read_source
 from outfitter.errors import InputError
 from outfitter.pipeline import EmbedReport, embed_into_store
+from outfitter.search.select import EXACT_BELOW, build_index
 from outfitter.types import Item
 
 # Merge the store's segments once an incremental job leaves more than this many.
@@ -31,11 +32,12 @@ def load_items(source: Path | None, *, polyvore: Path | None = None, version: st
 def index_items(items: Sequence[Item], store_dir: Path, *, backbone: str = DEFAULT_BACKBONE,
                 weights: Path | None = None, batch_size: int = DEFAULT_BATCH_SIZE, workers: int | None = None,
                 progress: bool = True, runtime: str = "auto", cache_dir: Path | None = None,
-                dtype: str = "float32") -> EmbedReport:
+                dtype: str = "float32", ann_threshold: int = EXACT_BELOW) -> EmbedReport:
     """Embed `items` into the store at `store_dir` (created if needed), skipping those already there.
 
     `runtime` "auto" embeds in onnxruntime when it works (exported once into `cache_dir`), else torch;
-    "torch" or "onnx" forces one. `dtype` float16 halves a new store's vectors.
+    "torch" or "onnx" forces one. `dtype` float16 halves a new store's vectors. A store of `ann_threshold`
+    items or more gets its approximate-nearest-neighbour index (re)built when new items arrive.
     """
     if not items:
         raise InputError("no items to index")
@@ -48,4 +50,6 @@ def index_items(items: Sequence[Item], store_dir: Path, *, backbone: str = DEFAU
                               embed=embed)
     if len(store.segments) > COMPACT_AFTER_SEGMENTS:
         store.compact()
+    if report.embedded and len(store) >= ann_threshold:
+        build_index(store)
     return report
