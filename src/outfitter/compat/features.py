@@ -25,12 +25,12 @@ from numpy.lib.format import open_memmap
 from PIL import Image
 from rich.progress import track
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from outfitter.backbones import Backbone, Preprocess, create_backbone
 from outfitter.compat.base import CompatModel, ItemTable
-from outfitter.errors import ImageError
-from outfitter.images import color_histograms, load_image
+from outfitter.images import color_histograms
+from outfitter.pipeline.stages import ImageReader, collate
 from outfitter.types import Item
 
 log = logging.getLogger(__name__)
@@ -175,40 +175,13 @@ def _extract(
     return _read_cache(final)
 
 
-class _Photos(Dataset):
-    """Item photos as [0,1] tensors at the backbone's size; a failed decode yields its error message instead."""
-
-    def __init__(self, paths: Sequence[str | None], preprocess: Preprocess) -> None:
-        self.paths = paths
-        self.preprocess = preprocess
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, row: int) -> tuple[int, torch.Tensor | None, str | None]:
-        path = self.paths[row]
-        if path is None:
-            return row, None, "item has no image path"
-        try:
-            return row, self.preprocess.to_tensor(load_image(path)), None
-        except ImageError as error:
-            return row, None, str(error)
-
-
-def _collate(batch: list[tuple[int, torch.Tensor | None, str | None]]) -> tuple[list[int], torch.Tensor | None, list[tuple[int, str]]]:
-    """Stack the decoded photos; pass the failures through for reporting in the main process."""
-    rows = [row for row, pixels, _ in batch if pixels is not None]
-    pixels = torch.stack([p for _, p, _ in batch if p is not None]) if rows else None
-    return rows, pixels, [(row, error) for row, _, error in batch if error is not None]
-
-
 def _run(
     items: Sequence[Item], preprocess: Preprocess, compute: Compute, folder: Path | None,
     batch_size: int, num_workers: int, progress: bool,
 ) -> ItemTable:
     """One pass over the photos: each batch computed and written into preallocated arrays."""
-    loader = DataLoader(_Photos([item.path for item in items], preprocess), batch_size=batch_size,
-                        num_workers=num_workers, collate_fn=_collate)
+    loader = DataLoader(ImageReader(items, preprocess.to_tensor), batch_size=batch_size,
+                        num_workers=num_workers, collate_fn=collate)
     arrays: list[np.ndarray] = []
     kept: list[int] = []
     for rows, pixels, failures in track(loader, description="Computing item features", disable=not progress, transient=True):
