@@ -6,7 +6,6 @@ decoding and resizing run in DataLoader worker processes, overlapped with infere
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -19,8 +18,6 @@ from outfitter.catalog.store import CatalogStore
 from outfitter.errors import ImageError
 from outfitter.images import load_image
 from outfitter.types import Item
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
