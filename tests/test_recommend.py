@@ -39,8 +39,9 @@ def catalog(request, store, tmp_path_factory):
 
 def naive_scores(catalog: Catalog, query_ids: list[str], candidate: str) -> float:
     """Mean pairwise probability by scoring each (query, candidate) pair with the model directly."""
-    table, model = catalog.complements.table, catalog.complements.model
-    emb = lambda i: torch.from_numpy(np.asarray(table.vectors[table.rows_of([i])], dtype=np.float32))  # noqa: E731
+    complements = catalog.complements
+    model = complements.model
+    emb = lambda i: torch.from_numpy(complements.embeddings_of([i]))
     with torch.no_grad():
         return float(np.mean([model.score(emb(q), emb(candidate)).item() for q in query_ids]))
 

@@ -11,7 +11,6 @@ a core for each worker would leave it mostly idle: on 2 cores the embedder would
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ import torch
 
 from outfitter.atomic import atomic_path
 from outfitter.backbones.registry import Backbone
+from outfitter.digest import module_digest
 from outfitter.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -66,11 +66,7 @@ def onnxruntime_available() -> bool:
 
 def weights_digest(backbone: Backbone) -> str:
     """A short hash of the model's tensors, input size and export recipe: random and real weights never share a file."""
-    digest = hashlib.sha256(f"{EXPORT_FORMAT}:{OPSET}:{backbone.preprocess.image_size}".encode())
-    for name, tensor in backbone.model.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
-    return digest.hexdigest()[:16]
+    return module_digest(backbone.model, f"{EXPORT_FORMAT}:{OPSET}:{backbone.preprocess.image_size}")
 
 
 def cached_model_path(backbone: Backbone, cache_dir: Path) -> Path:

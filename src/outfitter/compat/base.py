@@ -61,6 +61,8 @@ class CompatModel(nn.Module):
     kind: str = ""
     backbone_name: str = ""
     embed_dim: int = 0
+    embeds_inputs_unchanged: bool = False
+    """True when `embed` returns its input (the MLP): a catalogue's stored vectors are then its embeddings."""
 
     def embed(self, *inputs: torch.Tensor) -> torch.Tensor:
         """Per-item embeddings [N, E] from the model's per-item inputs."""
@@ -93,6 +95,13 @@ class CompatModel(nn.Module):
     def project_query(self, emb: torch.Tensor) -> torch.Tensor:
         """Per-query-item precomputation for ranking [Q, ...] (default: the embeddings themselves)."""
         return emb
+
+    def relu_readout(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(w [H], b) when logits = b + w . relu(projected candidate + projected query), else None.
+
+        Models of that shape are ranked by the compiled scans over stored projections (compat/scan.py).
+        """
+        return None
 
     def projected_logits(self, candidates: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
         """Logits [Q, B] of every query item against every candidate, from the two projections."""

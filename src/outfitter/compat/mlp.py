@@ -21,6 +21,7 @@ class CompatibilityMLP(CompatModel):
     """
 
     kind = "mlp"
+    embeds_inputs_unchanged = True
 
     def __init__(
         self,
@@ -77,10 +78,7 @@ class CompatibilityMLP(CompatModel):
         """W1a @ q [Q, hidden]: the query's half of the first layer."""
         return emb @ self.fc[0].weight[:, : self.embed_dim].T
 
-    def projected_logits(self, candidates: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
-        """relu(P_c + A_q) through the output layer: logits [Q, B], one query item at a time in one reused buffer
-        (a cache-sized block is then added, clamped and reduced in place: no [Q, B, hidden] temporary)."""
+    def relu_readout(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The output layer after the hidden ReLU: logit = b2 + w2 . relu(P_c + A_q)."""
         out = self.fc[2]
-        hidden = torch.empty_like(candidates)
-        return torch.stack([torch.add(candidates, q, out=hidden).clamp_(min=0) @ out.weight[0] + out.bias[0]
-                            for q in queries])
+        return out.weight[0], out.bias[0]
