@@ -26,9 +26,14 @@ import torchvision.transforms as T
 from PIL import Image
 
 from outfitter.backbones import Backbone, create_backbone
-from outfitter.backbones.onnx import Embedder, OnnxEmbedder, available_cores, make_embedder
+from outfitter.backbones.onnx import (
+    Embedder,
+    OnnxEmbedder,
+    available_cores,
+    make_embedder,
+)
 from outfitter.catalog.store import CatalogStore
-from outfitter.images import load_image
+from outfitter.config import DECODE_SIDE
 from outfitter.pipeline import embed_into_store
 from outfitter.pipeline.runner import DEFAULT_BATCH_SIZE, default_workers
 from outfitter.types import Item
@@ -66,11 +71,12 @@ def original_way(backbone: Backbone, items: list[Item]) -> None:
 
 
 def decode(backbone: Backbone, items: list[Item]) -> torch.Tensor:
-    """What the pipeline's decoding workers do, in this process and like them on one torch thread."""
-    threads = torch.get_num_threads()
+    """What the pipeline's decoding workers do (uint8 model inputs), in this process and like them on one thread."""
+    pre, threads = backbone.preprocess, torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return torch.stack([backbone.preprocess(load_image(it.path)) for it in items])
+        read = pre.reader(max(DECODE_SIDE, pre.image_size))
+        return torch.stack([read(it.path) for it in items])
     finally:
         torch.set_num_threads(threads)
 
@@ -118,11 +124,11 @@ def bench(name: str, items: list[Item], args: argparse.Namespace) -> dict[str, f
     n, bs, repeats = len(items), args.batch_size, args.repeats
     embed = make_embedder(backbone, "auto", cache_dir=args.cache_dir)
     onnx = embed if isinstance(embed, OnnxEmbedder) else OnnxEmbedder(backbone, cache_dir=args.cache_dir)
-    tensors = decode(backbone, items[:bs])
+    tensors = backbone.preprocess.from_pixels(decode(backbone, items[:bs]))
     for warm in (backbone.embed_tensors, onnx):
         warm(tensors)
     _, decode_ms = measure(n, lambda: decode(backbone, items))
-    tensors = decode(backbone, items)
+    tensors = backbone.preprocess.from_pixels(decode(backbone, items))
     original, original_ms = measure(n, lambda: original_way(backbone, items), repeats)
     torch_only, torch_ms = measure(n, lambda: model_only(backbone.embed_tensors, tensors, bs), repeats)
     onnx_only, onnx_ms = measure(n, lambda: model_only(onnx, tensors, bs), repeats)

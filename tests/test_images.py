@@ -21,7 +21,9 @@ from outfitter.images import (
     color_histogram,
     color_histograms,
     load_image,
+    load_pixels,
     resize,
+    to_pixels,
     to_rgb,
 )
 
@@ -233,6 +235,61 @@ def test_pad_letterboxes_onto_white() -> None:
 def test_unknown_resize_mode() -> None:
     with pytest.raises(ValueError, match="unknown resize mode"):
         resize(halves(4, 4), 2, "stretch")  # type: ignore[arg-type]
+
+
+# --- model-input pixels ------------------------------------------------------------------------
+
+
+def rotated_jpeg() -> bytes:
+    """A noisy JPEG whose EXIF says to rotate it 90 degrees clockwise."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return encode(noisy(120, 80), "JPEG", exif=exif, quality=90)
+
+
+PHOTOS = {
+    "RGB JPEG": lambda: encode(noisy(300, 400), "JPEG", quality=90),
+    "grey JPEG": lambda: encode(noisy(300, 400).convert("L"), "JPEG"),
+    "CMYK JPEG": lambda: encode(noisy(300, 400).convert("CMYK"), "JPEG"),
+    "EXIF-rotated JPEG": rotated_jpeg,
+    "large JPEG (reduced-scale decode)": lambda: encode(noisy(1000, 700), "JPEG"),
+    "PNG with alpha": lambda: encode(noisy(100, 60).convert("RGBA"), "PNG"),
+}
+
+
+@pytest.mark.parametrize("kind", PHOTOS)
+@pytest.mark.parametrize("mode", ["squash", "center_crop", "pad"])
+def test_load_pixels_gives_the_pixels_of_load_image_then_to_pixels(kind: str, mode: str) -> None:
+    data = PHOTOS[kind]()
+    expected = to_pixels(load_image(data, at_least=64), (64, 48), mode)
+    got = load_pixels(data, (64, 48), mode, at_least=64)
+    assert got.dtype == torch.uint8 and got.shape == (3, 48, 64)
+    assert torch.equal(got, expected)
+
+
+def test_a_large_jpeg_decodes_at_reduced_scale_but_never_below_the_asked_size() -> None:
+    data = encode(noisy(1000, 700), "JPEG")
+    assert load_image(data, at_least=224).size == (500, 350)  # 1/2 scale: 1/4 would give 175 < 224
+    assert load_image(data, at_least=100).size == (250, 175)
+    assert load_image(data).size == (1000, 700)
+
+
+@pytest.mark.parametrize("kind", ["truncated JPEG", "JPEG cut before its end marker", "text file", "zero-byte"])
+def test_load_pixels_refuses_bad_files_like_load_image(tmp_path: Path, kind: str) -> None:
+    make, reason = BAD_FILES[kind]
+    path = write(tmp_path, "photo.jpg", make())
+    with pytest.raises(ImageError, match=re.escape(reason)):
+        load_pixels(path, 32)
+
+
+def test_pixel_resize_matches_the_pil_modes_in_shape_and_content() -> None:
+    img = halves(200, 100)
+    squash = to_pixels(img, 50)
+    assert squash.shape == (3, 50, 50) and squash[:, 25, 0].tolist() == [255, 0, 0]
+    pad = to_pixels(img, 50, "pad")
+    assert pad[:, 2, 25].tolist() == [255, 255, 255] and pad[:, 25, 2].tolist() == [255, 0, 0]
+    crop = to_pixels(img, 50, "center_crop")
+    assert crop[:, 25, 0].tolist() == [255, 0, 0] and crop[:, 25, 49].tolist() == [0, 0, 255]
 
 
 # --- colour histograms --------------------------------------------------------------------------

@@ -2,7 +2,13 @@
 
 from outfitter.backbones import create_backbone, list_backbones
 from outfitter.catalog import CatalogStore
-from outfitter.errors import ImageError, InputError, OutfitterError, StoreError, WeightsNotFoundError
+from outfitter.errors import (
+    ImageError,
+    InputError,
+    OutfitterError,
+    StoreError,
+    WeightsNotFoundError,
+)
 from outfitter.recommend import Catalog
 from outfitter.types import Hit, Item, Outfit
 

@@ -67,7 +67,7 @@ def index(
     weights: WeightsOpt = None,
     dtype: Annotated[str, typer.Option(help="Vector storage of a new store: float32, or float16 (half the size).")] = "float32",
     batch_size: Annotated[int, typer.Option(min=1)] = DEFAULT_BATCH_SIZE,
-    workers: Annotated[Optional[int], typer.Option(min=0, help="Decoding processes (default: spare cores).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=0, help="Decoding threads (default: one per core, at least 2).")] = None,
     runtime: Annotated[str, typer.Option(help="auto (onnxruntime when it works), torch or onnx.")] = "auto",
     cache: Annotated[Optional[Path], typer.Option(envvar="OUTFITTER_CACHE", help="Cache folder for exported models.")] = None,
 ) -> None:

@@ -6,3 +6,7 @@ DEFAULT_BACKBONE = "efficientnet_lite0_fashion"
 # Images per embedding batch: on 2 cores EfficientNet-Lite0 in onnxruntime costs 12.6 CPU ms an image in
 # batches of 8, 13.8 in 16 and 14.5 in 32 (activations stay in cache); ResNet50 the same in 16 and 32.
 DEFAULT_BATCH_SIZE = 16
+
+# Smallest side a photo keeps when a JPEG is decoded at reduced scale (libjpeg's 1/2, 1/4, 1/8): every model
+# input is 224 pixels or less, and catalogue photos and query photos must decode alike to match exactly.
+DECODE_SIDE = 224

@@ -11,6 +11,7 @@ from PIL import Image
 from outfitter.backbones import Backbone, create_backbone
 from outfitter.catalog.store import CatalogStore
 from outfitter.complements import Complements, OutfitScore
+from outfitter.config import DECODE_SIDE
 from outfitter.errors import InputError
 from outfitter.images import load_image
 from outfitter.search.select import open_index
@@ -119,7 +120,7 @@ class Catalog:
         return self.complements.score(query, labels)
 
     def _picture(self, image: ImageInput) -> Image.Image:
-        return image.convert("RGB") if isinstance(image, Image.Image) else load_image(image)
+        return image.convert("RGB") if isinstance(image, Image.Image) else load_image(image, at_least=DECODE_SIDE)
 
     def _guess_category(self, picture: Image.Image, votes: int = 5) -> str | None:
         """The most common category among a photo's nearest catalogue items."""

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader
 
 from outfitter.backbones import get_spec
 from outfitter.backbones.tuned import TunedNet, save_tuned, tuned_net
+from outfitter.config import DECODE_SIDE
 from outfitter.errors import InputError
 from outfitter.pipeline.stages import ImageReader, collate
 from outfitter.search.metrics import category_precision_at_k
@@ -74,13 +75,15 @@ def tune_backbone(items: Sequence[Item], out: str | Path, *, base: str = "effici
 def stem_views(net: TunedNet, items: Sequence[Item], classes: list[str], *, base: str, workers: int,
                progress: bool) -> tuple[torch.Tensor, np.ndarray]:
     """Frozen-stem features [N, 2, C, H, W] (float16) of each readable photo and its mirror, and class labels."""
-    loader = DataLoader(ImageReader(items, get_spec(base).preprocess), batch_size=32, num_workers=workers,
+    preprocess = get_spec(base).preprocess
+    loader = DataLoader(ImageReader(items, preprocess.reader(DECODE_SIDE)), batch_size=32, num_workers=workers,
                         collate_fn=collate)
     feats, rows = [], []
     with Progress(disable=not progress) as bar, torch.inference_mode():
         task = bar.add_task("frozen features", total=len(items))
         for indices, batch, failed in loader:
             if batch is not None:
+                batch = preprocess.from_pixels(batch)
                 both = net.stem(torch.cat([batch, batch.flip(-1)]))
                 feats.append(torch.stack(both.chunk(2), 1).half())
                 rows += indices

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from torch import nn
 
 from outfitter.config import DEFAULT_BACKBONE
 from outfitter.errors import InputError
-from outfitter.images import resize
+from outfitter.images import load_pixels, to_pixels
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,27 @@ class Preprocess:
         """An RGB PIL image as a normalised CHW float tensor."""
         return self.normalize(self.to_tensor(img))
 
+    def reader(self, at_least: int | None = None) -> Callable[[str | Path | bytes], torch.Tensor]:
+        """photo -> `pixels`, decoding JPEGs at a reduced scale that keeps `at_least` pixels a side (picklable)."""
+        return partial(load_pixels, size=self.image_size, mode=self.resize_mode, at_least=at_least)
+
+    def pixels(self, img: Image.Image) -> torch.Tensor:
+        """Resized to the model's input, still uint8 CHW (what decoding workers send: a quarter of the bytes)."""
+        return to_pixels(img, self.image_size, self.resize_mode)
+
+    def from_pixels(self, batch: torch.Tensor) -> torch.Tensor:
+        """A uint8 NCHW batch of `pixels` as the normalised float batch the model takes (what `normalize` gives).
+
+        In numpy on purpose: one thread, so no idle OpenMP threads spin on the cores that decoding threads use.
+        """
+        x = batch.numpy().astype(np.float32) / np.float32(255.0)
+        x -= np.asarray(self.mean, dtype=np.float32)[:, None, None]
+        x /= np.asarray(self.std, dtype=np.float32)[:, None, None]
+        return torch.from_numpy(x)
+
     def to_tensor(self, img: Image.Image) -> torch.Tensor:
         """Resize and scale to [0,1] without normalising (colour histograms are taken here)."""
-        arr = np.asarray(resize(img, self.image_size, self.resize_mode), dtype=np.uint8)
-        return torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div_(255.0)
+        return self.pixels(img).float().div_(255.0)
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the mean/std normalisation to a [0,1] tensor (CHW or NCHW)."""

@@ -11,8 +11,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from outfitter.backbones.registry import BackboneSpec, Trunk, get_spec, register
 from outfitter.atomic import atomic_path
+from outfitter.backbones.registry import BackboneSpec, Trunk, get_spec, register
 from outfitter.errors import InputError
 
 TUNED_FORMAT = "outfitter-tuned-backbone/1"

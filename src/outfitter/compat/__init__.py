@@ -1,7 +1,12 @@
 """Outfit compatibility: CompatibilityMLP and PolaniaNet, their training, evaluation and fast ranking."""
 
 from outfitter.compat.base import CompatModel, ItemTable, embed_table
-from outfitter.compat.checkpoint import load_model, load_original_mlp, read_checkpoint, save_checkpoint
+from outfitter.compat.checkpoint import (
+    load_model,
+    load_original_mlp,
+    read_checkpoint,
+    save_checkpoint,
+)
 from outfitter.compat.evaluate import (
     compatibility_auc,
     complementary_recall_at_k,

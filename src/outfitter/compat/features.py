@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader
 
 from outfitter.backbones import Backbone, Preprocess, create_backbone
 from outfitter.compat.base import CompatModel, ItemTable
+from outfitter.config import DECODE_SIDE
 from outfitter.images import color_histograms
 from outfitter.pipeline.stages import ImageReader, collate
 from outfitter.types import Item
@@ -180,7 +181,7 @@ def _run(
     batch_size: int, num_workers: int, progress: bool,
 ) -> ItemTable:
     """One pass over the photos: each batch computed and written into preallocated arrays."""
-    loader = DataLoader(ImageReader(items, preprocess.to_tensor), batch_size=batch_size,
+    loader = DataLoader(ImageReader(items, preprocess.reader(DECODE_SIDE)), batch_size=batch_size,
                         num_workers=num_workers, collate_fn=collate)
     arrays: list[np.ndarray] = []
     kept: list[int] = []
@@ -189,7 +190,7 @@ def _run(
             log.warning("skipped item %s: %s", items[row].item_id, error)
         if pixels is None:
             continue
-        outputs = compute(pixels)
+        outputs = compute(pixels.float().div_(255.0))
         arrays = arrays or _allocate(folder, len(items), outputs)
         for array, output in zip(arrays, outputs):
             array[rows] = output

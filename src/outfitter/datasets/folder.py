@@ -14,8 +14,8 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from outfitter.images import IMAGE_SUFFIXES
 from outfitter.errors import InputError
+from outfitter.images import IMAGE_SUFFIXES
 from outfitter.types import Item
 
 IMAGE_EXTENSIONS = IMAGE_SUFFIXES

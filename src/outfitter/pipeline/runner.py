@@ -18,12 +18,16 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
-from torch.utils.data import DataLoader
 
 from outfitter.backbones import Backbone
 from outfitter.catalog.store import CatalogStore
-from outfitter.config import DEFAULT_BATCH_SIZE
-from outfitter.pipeline.stages import EmbedMapper, ImageReader, StoreWriter, collate
+from outfitter.config import DECODE_SIDE, DEFAULT_BATCH_SIZE
+from outfitter.pipeline.stages import (
+    EmbedMapper,
+    ImageReader,
+    StoreWriter,
+    read_batches,
+)
 from outfitter.types import Item
 
 log = logging.getLogger(__name__)
@@ -39,8 +43,8 @@ class EmbedReport:
 
 
 def default_workers() -> int:
-    """Decoding processes: one per spare core, at least one so decoding overlaps inference."""
-    return max(1, min(4, (os.cpu_count() or 2) - 1))
+    """Decoding threads: one per core (they mostly wait in C with the GIL released), at least two, at most eight."""
+    return max(2, min(8, os.cpu_count() or 2))
 
 
 def embed_into_store(
@@ -64,14 +68,14 @@ def embed_into_store(
     report = EmbedReport(already_stored=len(unique) - len(todo))
     if not todo:
         return report
-    mapper = EmbedMapper(embed or backbone.embed_tensors)
+    preprocess = backbone.preprocess
+    mapper = EmbedMapper(embed or backbone.embed_tensors, preprocess.from_pixels)
     writer = StoreWriter(store, chunk=chunk)
     workers = default_workers() if workers is None else workers
-    loader = DataLoader(ImageReader(todo, backbone.preprocess), batch_size=batch_size, num_workers=workers,
-                        collate_fn=collate, prefetch_factor=4 if workers else None, persistent_workers=False)
+    reader = ImageReader(todo, preprocess.reader(max(DECODE_SIDE, preprocess.image_size)))
     with _progress(progress) as bar:
         task = bar.add_task("embedding", total=len(todo))
-        for indices, batch, failed in loader:
+        for indices, batch, failed in read_batches(reader, batch_size, workers):
             for i, reason in failed:
                 log.warning("skipped %s: %s", todo[i].path, reason)
                 report.failed.append((todo[i].item_id, reason))

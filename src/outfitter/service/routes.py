@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from PIL import Image
 
 from outfitter.catalog.store import CatalogStore
+from outfitter.config import DECODE_SIDE
 from outfitter.images import load_image
 from outfitter.recommend import Catalog
 from outfitter.service.bodies import IMAGE_FIELD, MULTIPART, Upload, read_query
@@ -148,7 +149,7 @@ def _check_outfit(catalog: Catalog, settings: ServiceSettings, item_ids: list[st
 
 def _pictures(uploads: list[Upload], settings: ServiceSettings) -> list[Image.Image]:
     """Decode uploads safely (size and bomb checks), naming each by its file name in errors."""
-    return [load_image(u.data, name=u.name, max_pixels=settings.max_pixels) for u in uploads]
+    return [load_image(u.data, name=u.name, max_pixels=settings.max_pixels, at_least=DECODE_SIDE) for u in uploads]
 
 
 def _ids_in(store: CatalogStore, category: str | None) -> list[str]:
