@@ -3,8 +3,8 @@
 The same photos from clothing-small are embedded three ways:
 - original: the hackathon notebook's way: torchvision transforms (224x224 squash), eager torch, batches of 256,
   one process that decodes every photo first and then runs the model;
-- model only: the backbone on tensors decoded beforehand, in torch and in onnxruntime (no decoding: the limit);
-- pipeline: `embed_into_store` into a temporary store, as `outfitter index` runs it (decoding workers overlapped
+- model only: the backbone on uint8 pixels decoded beforehand, in torch and in onnxruntime (no decoding: the limit);
+- pipeline: `embed_into_store` into a temporary store, as `outfitter index` runs it (decoding threads overlapped
   with the default runtime's inference).
 
     python benchmarks/embed_speed.py --backbone all --images 500 [--json]
@@ -124,13 +124,13 @@ def bench(name: str, items: list[Item], args: argparse.Namespace) -> dict[str, f
     n, bs, repeats = len(items), args.batch_size, args.repeats
     embed = make_embedder(backbone, "auto", cache_dir=args.cache_dir)
     onnx = embed if isinstance(embed, OnnxEmbedder) else OnnxEmbedder(backbone, cache_dir=args.cache_dir)
-    tensors = backbone.preprocess.from_pixels(decode(backbone, items[:bs]))
-    for warm in (backbone.embed_tensors, onnx):
+    tensors = decode(backbone, items[:bs])
+    for warm in (backbone.embed_pixels, onnx):
         warm(tensors)
     _, decode_ms = measure(n, lambda: decode(backbone, items))
-    tensors = backbone.preprocess.from_pixels(decode(backbone, items))
+    tensors = decode(backbone, items)
     original, original_ms = measure(n, lambda: original_way(backbone, items), repeats)
-    torch_only, torch_ms = measure(n, lambda: model_only(backbone.embed_tensors, tensors, bs), repeats)
+    torch_only, torch_ms = measure(n, lambda: model_only(backbone.embed_pixels, tensors, bs), repeats)
     onnx_only, onnx_ms = measure(n, lambda: model_only(onnx, tensors, bs), repeats)
     piped, piped_ms = measure(n, lambda: pipeline(backbone, items, embed, bs), repeats)
     runtime = getattr(embed, "runtime", "torch")

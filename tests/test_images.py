@@ -267,6 +267,13 @@ def test_load_pixels_gives_the_pixels_of_load_image_then_to_pixels(kind: str, mo
     assert torch.equal(got, expected)
 
 
+def test_fill_bytes_before_the_end_marker_are_not_truncation() -> None:
+    data = encode(noisy(), "JPEG")
+    padded = data[:-2] + b"\xff\xff\xff\xd9"
+    assert load_image(padded).size == (64, 48)
+    assert torch.equal(load_pixels(padded, 16), load_pixels(data, 16))
+
+
 def test_a_large_jpeg_decodes_at_reduced_scale_but_never_below_the_asked_size() -> None:
     data = encode(noisy(1000, 700), "JPEG")
     assert load_image(data, at_least=224).size == (500, 350)  # 1/2 scale: 1/4 would give 175 < 224

@@ -127,7 +127,9 @@ class Complements:
             raise InputError("give at least one item id or image")
         return np.concatenate(parts).astype(np.float32)
 
-    def rank(self, query: np.ndarray, *, exclude: Sequence[str], categories: Sequence[str], k: int) -> dict[str, list[tuple[str, float]]]:
+    def rank(
+        self, query: np.ndarray, *, exclude: Sequence[str], categories: Sequence[str], k: int
+    ) -> dict[str, list[tuple[str, float]]]:
         """Top-k catalogue items per category by mean compatibility with the query items (exact top-k per category)."""
         allowed = self.candidates.copy()
         allowed[[self._row[i] for i in exclude if i in self._row]] = False

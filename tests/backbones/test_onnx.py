@@ -83,9 +83,9 @@ def exports(monkeypatch):
 
 
 def random_batch(backbone: Backbone, n: int) -> torch.Tensor:
-    """A seeded normalised-pixel batch of n images at the backbone's input size."""
+    """A seeded uint8 pixel batch of n images at the backbone's input size."""
     size = backbone.preprocess.image_size
-    return torch.randn(n, 3, size, size, generator=torch.Generator().manual_seed(n))
+    return torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=torch.Generator().manual_seed(n))
 
 
 def test_onnx_matches_torch_for_every_backbone(backbone, cache_dir):
@@ -95,7 +95,7 @@ def test_onnx_matches_torch_for_every_backbone(backbone, cache_dir):
         batch = random_batch(backbone, n)
         vectors = embed(batch)
         assert vectors.shape == (n, backbone.dim) and vectors.dtype == np.float32
-        np.testing.assert_allclose(vectors, backbone.embed_tensors(batch), rtol=0, atol=onnx.TOLERANCE)
+        np.testing.assert_allclose(vectors, backbone.embed_pixels(batch), rtol=0, atol=onnx.TOLERANCE)
 
 
 def test_the_cached_export_is_reused(tmp_path, exports):
@@ -123,7 +123,7 @@ def test_a_corrupt_cached_model_is_exported_again(tmp_path, exports, damage, cap
         repaired = OnnxEmbedder(tiny, cache_dir=tmp_path)
     assert len(exports) == 2 and repaired.runtime == "onnx" and "exporting it again" in caplog.text
     batch = random_batch(tiny, 2)
-    np.testing.assert_allclose(repaired(batch), tiny.embed_tensors(batch), atol=onnx.TOLERANCE)
+    np.testing.assert_allclose(repaired(batch), tiny.embed_pixels(batch), atol=onnx.TOLERANCE)
 
 
 def test_a_cached_model_of_another_shape_is_exported_again(tmp_path, exports):
@@ -151,12 +151,12 @@ def test_falls_back_to_torch_when_onnx_disagrees(tmp_path, monkeypatch, caplog):
         embed = OnnxEmbedder(tiny, cache_dir=tmp_path)
     assert embed.runtime == "torch" and "embedding with torch instead" in caplog.text
     batch = random_batch(tiny, 2)
-    np.testing.assert_array_equal(embed(batch), tiny.embed_tensors(batch))
+    np.testing.assert_array_equal(embed(batch), tiny.embed_pixels(batch))
 
 
 def test_make_embedder_picks_the_runtime(tmp_path):
     tiny = tiny_backbone()
-    assert make_embedder(tiny, "torch") == tiny.embed_tensors
+    assert make_embedder(tiny, "torch") == tiny.embed_pixels
     assert isinstance(make_embedder(tiny, "auto", cache_dir=tmp_path), OnnxEmbedder)
     with pytest.raises(InputError, match="runtime"):
         make_embedder(tiny, "tensorrt")
@@ -165,7 +165,7 @@ def test_make_embedder_picks_the_runtime(tmp_path):
 def test_make_embedder_uses_torch_without_onnxruntime(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` raise ImportError
     tiny = tiny_backbone()
-    assert make_embedder(tiny, "auto") == tiny.embed_tensors
+    assert make_embedder(tiny, "auto") == tiny.embed_pixels
     with pytest.raises(InputError, match="pip install onnxruntime"):
         make_embedder(tiny, "onnx")
 
@@ -177,7 +177,7 @@ def test_make_embedder_uses_torch_when_export_fails(tmp_path, monkeypatch, caplo
     monkeypatch.setattr(onnx, "export", unsupported)
     tiny = tiny_backbone()
     with caplog.at_level(logging.WARNING, logger=onnx.__name__):
-        assert make_embedder(tiny, "auto", cache_dir=tmp_path) == tiny.embed_tensors
+        assert make_embedder(tiny, "auto", cache_dir=tmp_path) == tiny.embed_pixels
     assert "unsupported operator" in caplog.text
     with pytest.raises(RuntimeError):
         make_embedder(tiny, "onnx", cache_dir=tmp_path)

@@ -42,7 +42,7 @@ def test_resumes_after_an_interruption_without_losing_or_repeating(photo_folder,
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        return lite0.embed_tensors(batch)
+        return lite0.embed_pixels(batch)
 
     with pytest.raises(KeyboardInterrupt):
         embed_into_store(items, store, lite0, batch_size=2, chunk=2, workers=0, progress=False, embed=flaky)

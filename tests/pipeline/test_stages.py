@@ -1,13 +1,16 @@
-"""The embedding job's stages: threaded batch reading keeps order and reports bad photos; the mapper normalises."""
+"""The embedding job's stages: threaded batch reading keeps order, reports bad photos and yields to inference."""
 
 from __future__ import annotations
 
-import numpy as np
+import os
+import sys
+import threading
+
 import pytest
 import torch
 
 from outfitter.backbones.registry import Preprocess
-from outfitter.pipeline.stages import EmbedMapper, ImageReader, read_batches
+from outfitter.pipeline.stages import LOWEST_PRIORITY, ImageReader, read_batches
 from outfitter.types import Item
 from tests.drawing import draw_item
 
@@ -46,9 +49,20 @@ def test_stopping_early_does_not_hang(items):
     batches.close()
 
 
-def test_mapper_normalises_pixels_then_embeds():
+def test_normalising_pixels_equals_normalising_the_float_image():
     pixels = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)
+    assert torch.equal(PRE.from_pixels(pixels), PRE.normalize(pixels.float() / 255.0))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread priorities are a Linux feature")
+def test_decoding_threads_yield_to_inference_and_leave_the_caller_alone(items):
     seen = []
-    mapper = EmbedMapper(lambda batch: seen.append(batch) or np.zeros((len(batch), 4), np.float32), PRE.from_pixels)
-    assert mapper(pixels).shape == (2, 4)
-    assert torch.equal(seen[0], PRE.normalize(pixels.float() / 255.0))
+
+    def read(path: str) -> torch.Tensor:
+        seen.append((os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), torch.get_num_threads()))
+        return PRE.reader()(path)
+
+    before = (os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), torch.get_num_threads())
+    list(read_batches(ImageReader(items[:4], read), 2, 2))
+    assert set(seen) == {(LOWEST_PRIORITY, 1)}
+    assert (os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), torch.get_num_threads()) == before

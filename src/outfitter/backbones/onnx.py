@@ -1,12 +1,13 @@
 """Run a backbone in onnxruntime: exported once, cached by weights, checked against torch, torch when it cannot match.
 
 On CPU onnxruntime embeds several times faster than eager torch (SPEC section 4: EfficientNet-Lite0 10 ms vs
-43 ms an image on one core). The exported graph takes the same normalised NCHW batch as `Backbone.model` and
-`OnnxEmbedder` returns the same unit-norm float32 vectors as `Backbone.embed_tensors`, within `TOLERANCE`.
+43 ms an image on one core). The exported graph takes the decoders' uint8 NCHW pixels and normalises them
+itself (no float batch is built in Python), and `OnnxEmbedder` returns the same unit-norm float32 vectors as
+`Backbone.embed_pixels`, within `TOLERANCE`.
 
-Threads: inference takes every core, with idle threads sleeping rather than spinning, and the decoding workers
-share them. Decoding costs a third of inference (EfficientNet-Lite0: about 5 of 16 CPU ms an image), so keeping
-a core for each worker would leave it mostly idle: on 2 cores the embedder would be held to one thread.
+Threads: inference takes every core, with idle threads sleeping rather than spinning, and the decoding threads
+share them at a lower priority. Decoding costs a fifth of inference (EfficientNet-Lite0: about 1.6 of 8 CPU ms
+an image), so keeping a core for decoding would leave it mostly idle: on 2 cores the embedder would get one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from outfitter.atomic import atomic_path
 from outfitter.backbones.registry import Backbone
@@ -35,7 +37,7 @@ TOLERANCE = 1e-4
 """Largest absolute difference allowed between onnxruntime's and torch's unit-norm vectors."""
 
 OPSET = 18
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2
 """Bumped when the export recipe changes, so models cached by an older recipe are not reused."""
 
 INPUT, OUTPUT = "pixels", "features"
@@ -66,7 +68,8 @@ def onnxruntime_available() -> bool:
 
 def weights_digest(backbone: Backbone) -> str:
     """A short hash of the model's tensors, input size and export recipe: random and real weights never share a file."""
-    return module_digest(backbone.model, f"{EXPORT_FORMAT}:{OPSET}:{backbone.preprocess.image_size}")
+    pre = backbone.preprocess
+    return module_digest(backbone.model, f"{EXPORT_FORMAT}:{OPSET}:{pre.image_size}:{pre.mean}:{pre.std}")
 
 
 def cached_model_path(backbone: Backbone, cache_dir: Path) -> Path:
@@ -74,12 +77,28 @@ def cached_model_path(backbone: Backbone, cache_dir: Path) -> Path:
     return cache_dir / f"{backbone.name}-{weights_digest(backbone)}.onnx"
 
 
+class PixelInput(nn.Module):
+    """The backbone's model taking uint8 pixels: x / 255 normalised by the preprocessing's mean and std, inside."""
+
+    def __init__(self, backbone: Backbone) -> None:
+        super().__init__()
+        pre = backbone.preprocess
+        std, mean = torch.tensor(pre.std).view(1, 3, 1, 1), torch.tensor(pre.mean).view(1, 3, 1, 1)
+        self.model = backbone.model
+        self.register_buffer("scale", (1.0 / (255.0 * std)).float())
+        self.register_buffer("shift", (mean / std).float())
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.model(pixels.float() * self.scale - self.shift)
+
+
 def export(backbone: Backbone, path: Path) -> None:
-    """Export the backbone's model with a dynamic batch axis, written atomically: a crash never leaves a partial file."""
+    """Export the backbone as `PixelInput` with a dynamic batch axis, written atomically (never a partial file)."""
     size = backbone.preprocess.image_size
     with _quiet(EXPORTER_LOGGERS):
         program = torch.onnx.export(
-            backbone.model, (torch.zeros(2, 3, size, size),), dynamo=True, opset_version=OPSET,
+            PixelInput(backbone).eval(), (torch.zeros(2, 3, size, size, dtype=torch.uint8),), dynamo=True,
+            opset_version=OPSET,
             input_names=[INPUT], output_names=[OUTPUT], dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
             optimize=True, verbose=False,
         )
@@ -132,7 +151,7 @@ def unit_rows(features: np.ndarray) -> np.ndarray:
 
 
 class OnnxEmbedder:
-    """A backbone's forward in onnxruntime, giving `Backbone.embed_tensors`' vectors faster; torch if it cannot match."""
+    """A backbone's forward in onnxruntime, giving `Backbone.embed_pixels`' vectors faster; torch if it cannot match."""
 
     def __init__(self, backbone: Backbone, *, cache_dir: Path | None = None, threads: int | None = None) -> None:
         self.backbone = backbone
@@ -145,10 +164,10 @@ class OnnxEmbedder:
         return "torch" if self.session is None else "onnx"
 
     def __call__(self, batch: torch.Tensor) -> np.ndarray:
-        """Preprocessed NCHW batch -> L2-normalised float32 vectors [N, dim]."""
+        """uint8 NCHW pixels (`Preprocess.pixels`) -> L2-normalised float32 vectors [N, dim]."""
         if self.session is None:
-            return self.backbone.embed_tensors(batch)
-        pixels = np.ascontiguousarray(batch.detach().cpu().numpy(), dtype=np.float32)
+            return self.backbone.embed_pixels(batch)
+        pixels = np.ascontiguousarray(batch.detach().cpu().numpy(), dtype=np.uint8)
         return unit_rows(self.session.run([OUTPUT], {INPUT: pixels})[0])
 
     def _load(self, threads: int) -> Any:
@@ -180,27 +199,27 @@ class OnnxEmbedder:
     def _difference(self, session: Any) -> float:
         """Max absolute difference between onnxruntime's and torch's unit-norm vectors on a small seeded batch."""
         size = self.backbone.preprocess.image_size
-        batch = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(0))
+        batch = torch.randint(0, 256, (2, 3, size, size), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
         ours = unit_rows(session.run([OUTPUT], {INPUT: batch.numpy()})[0])
-        theirs = self.backbone.embed_tensors(batch)
+        theirs = self.backbone.embed_pixels(batch)
         return float(np.abs(ours - theirs).max()) if ours.shape == theirs.shape else float("inf")
 
 
 def make_embedder(backbone: Backbone, runtime: str = "auto", *, cache_dir: Path | None = None,
                   threads: int | None = None) -> Embedder:
-    """The batch -> vectors function for `runtime`: "onnx", "torch", or "auto" (onnxruntime when it works, else torch)."""
+    """The uint8 pixels -> vectors function for `runtime`: "onnx", "torch", or "auto" (onnxruntime when it works)."""
     if runtime not in RUNTIMES:
         raise InputError(f"unknown runtime {runtime!r}; expected one of {', '.join(RUNTIMES)}", field="runtime")
     if runtime == "torch":
-        return backbone.embed_tensors
+        return backbone.embed_pixels
     if not onnxruntime_available():
         if runtime == "onnx":
             raise InputError("runtime 'onnx' needs onnxruntime: pip install onnxruntime", field="runtime")
-        return backbone.embed_tensors
+        return backbone.embed_pixels
     if runtime == "onnx":
         return OnnxEmbedder(backbone, cache_dir=cache_dir, threads=threads)
     try:
         return OnnxEmbedder(backbone, cache_dir=cache_dir, threads=threads)
     except Exception as exc:  # any export failure (an unsupported layer, a missing exporter package): torch still works
         log.warning("cannot run %s in onnxruntime (%s); embedding with torch", backbone.name, exc)
-        return backbone.embed_tensors
+        return backbone.embed_pixels

@@ -113,6 +113,10 @@ class Backbone:
         feats = self.model(batch).float()
         return nn.functional.normalize(feats, dim=1).numpy().astype(np.float32, copy=False)
 
+    def embed_pixels(self, batch: torch.Tensor) -> np.ndarray:
+        """uint8 NCHW `Preprocess.pixels` batch -> L2-normalised float32 vectors [N, dim] (what embedders take)."""
+        return self.embed_tensors(self.preprocess.from_pixels(batch))
+
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         """RGB PIL images -> L2-normalised float32 vectors [N, dim]."""
         if not images:

@@ -60,7 +60,8 @@ def embed_into_store(
 ) -> EmbedReport:
     """Embed the items not yet in `store` and append them; safe to interrupt and run again.
 
-    `embed` replaces the backbone's torch forward (e.g. an onnxruntime session) without changing the rest.
+    `embed` (uint8 pixels -> vectors) replaces the backbone's torch forward (e.g. an onnxruntime session)
+    without changing the rest.
     """
     store.check_backbone(backbone.name)
     unique = _unique(items)
@@ -69,7 +70,7 @@ def embed_into_store(
     if not todo:
         return report
     preprocess = backbone.preprocess
-    mapper = EmbedMapper(embed or backbone.embed_tensors, preprocess.from_pixels)
+    mapper = EmbedMapper(embed or backbone.embed_pixels)
     writer = StoreWriter(store, chunk=chunk)
     workers = default_workers() if workers is None else workers
     reader = ImageReader(todo, preprocess.reader(max(DECODE_SIDE, preprocess.image_size)))

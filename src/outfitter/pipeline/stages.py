@@ -7,6 +7,10 @@ jobs can read through a DataLoader.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,6 +23,8 @@ from torch.utils.data import Dataset
 from outfitter.catalog.store import CatalogStore
 from outfitter.errors import ImageError
 from outfitter.types import Item
+
+LOWEST_PRIORITY = 19  # the nice value of decoding threads on Linux
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,8 @@ def read_batches(reader: ImageReader, batch_size: int, threads: int, *, ahead: i
 
     Threads rather than processes: decoding and resizing run in C with the GIL released, so they overlap
     inference without copying pixels between processes (on 2 cores: 67% of the model-only rate against 54%
-    with a DataLoader worker process). threads=0 decodes in the calling thread.
+    with a DataLoader worker process). They run at the lowest priority: the job then goes at the model's pace
+    on an idle machine, and yields to other work on a busy one. threads=0 decodes in the calling thread.
     """
     def load(start: int) -> Batch:
         return collate([reader[i] for i in range(start, min(start + batch_size, len(reader)))])
@@ -77,7 +84,7 @@ def read_batches(reader: ImageReader, batch_size: int, threads: int, *, ahead: i
     if threads == 0:
         yield from map(load, starts)
         return
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="outfitter-decode", initializer=_one_torch_thread)
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="outfitter-decode", initializer=_start_decoding_thread)
     pending: deque[Future[Batch]] = deque()
     try:
         for start in starts:
@@ -90,24 +97,24 @@ def read_batches(reader: ImageReader, batch_size: int, threads: int, *, ahead: i
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _one_torch_thread() -> None:
-    """Keep a decoding thread's torch ops (the resize) on that thread: the setting is per thread, so the main
-    thread's inference keeps every core, and no idle OpenMP team spins on cores the other threads need."""
+def _start_decoding_thread() -> None:
+    """Set up a decoding thread: one torch thread for its resizes (a per-thread setting, so inference keeps every
+    core) and, on Linux, the lowest CPU priority for this thread alone, so decoding fills the moments inference
+    leaves idle instead of preempting it (EfficientNet-Lite0 on 2 cores: 72-74% -> 78-85% of the model-only rate)."""
     torch.set_num_threads(1)
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
 
 
 class EmbedMapper:
-    """Maps decoded uint8 batches to unit-norm float32 vectors: `prepare` normalises, `embed` runs the model.
+    """Maps decoded uint8 pixel batches to unit-norm float32 vectors with one loaded embedder (model normalises)."""
 
-    Normalising here, once per batch, lets the readers send uint8 pixels (a quarter of float32's bytes).
-    """
-
-    def __init__(self, embed: Callable[[torch.Tensor], np.ndarray], prepare: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    def __init__(self, embed: Callable[[torch.Tensor], np.ndarray]) -> None:
         self.embed = embed
-        self.prepare = prepare
 
     def __call__(self, batch: torch.Tensor) -> np.ndarray:
-        return self.embed(self.prepare(batch))
+        return self.embed(batch)
 
 
 @dataclass
