@@ -70,12 +70,12 @@ def test_topk_is_limited_to_the_given_rows():
     assert rows.tolist() == sorted([2, 5, 11, 17], key=lambda r: -expected[r])
 
 
-@pytest.mark.parametrize("k", [1, 10, 250])
-def test_screened_topk_equals_full_scoring_on_a_large_catalogue(k):
+@pytest.mark.parametrize(("k", "n_queries"), [(1, 3), (10, 3), (250, 3), (10, 1), (10, 4), (10, 6)])
+def test_screened_topk_equals_full_scoring_on_a_large_catalogue(k, n_queries):
     model = mlp(dim=64, hidden=128)
     rng = np.random.default_rng(2)
     catalogue = rng.standard_normal((3000, 64)).astype(np.float32)
-    queries = rng.standard_normal((3, 64)).astype(np.float32)
+    queries = rng.standard_normal((n_queries, 64)).astype(np.float32)
     ranker = ComplementaryRanker(model, catalogue)
     expected = batched_scores(model, queries, catalogue)
     rows, scores = ranker.topk(queries, k)

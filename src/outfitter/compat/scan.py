@@ -40,25 +40,66 @@ def _exact(projections, queries, weights, bias, rows, out):  # pragma: no cover 
         out[i] = total / n_queries
 
 
+@njit(inline="always", fastmath=_FASTMATH, cache=True)
+def _max_dots(values, weights, floors, q, count, out):  # pragma: no cover - compiled
+    """out[q : q + count] = weights . max(values, floors[j]) for `count` (1 to 4) query items in one sweep."""
+    hidden = values.shape[0]
+    if count == 4:
+        f0, f1, f2, f3 = floors[q], floors[q + 1], floors[q + 2], floors[q + 3]
+        a0 = a1 = a2 = a3 = np.float32(0.0)
+        for h in range(hidden):
+            x, w = values[h], weights[h]
+            a0 += w * max(x, f0[h])
+            a1 += w * max(x, f1[h])
+            a2 += w * max(x, f2[h])
+            a3 += w * max(x, f3[h])
+        out[q], out[q + 1], out[q + 2], out[q + 3] = a0, a1, a2, a3
+    elif count == 3:
+        f0, f1, f2 = floors[q], floors[q + 1], floors[q + 2]
+        a0 = a1 = a2 = np.float32(0.0)
+        for h in range(hidden):
+            x, w = values[h], weights[h]
+            a0 += w * max(x, f0[h])
+            a1 += w * max(x, f1[h])
+            a2 += w * max(x, f2[h])
+        out[q], out[q + 1], out[q + 2] = a0, a1, a2
+    elif count == 2:
+        f0, f1 = floors[q], floors[q + 1]
+        a0 = a1 = np.float32(0.0)
+        for h in range(hidden):
+            x, w = values[h], weights[h]
+            a0 += w * max(x, f0[h])
+            a1 += w * max(x, f1[h])
+        out[q], out[q + 1] = a0, a1
+    else:
+        f0 = floors[q]
+        a0 = np.float32(0.0)
+        for h in range(hidden):
+            a0 += weights[h] * max(values[h], f0[h])
+        out[q] = a0
+
+
 @njit(parallel=True, fastmath=_FASTMATH, cache=True)
 def _screen(codes, weights, floors, offsets, bias, row_margin, query_margin, rows, low, high):  # pragma: no cover
     n_queries, hidden = floors.shape
     n = rows.shape[0]
     for task in prange((n + _CHUNK - 1) // _CHUNK):
         row_values = np.empty(hidden, np.float32)
+        sums = np.empty(n_queries, np.float32)
         for i in range(task * _CHUNK, min(n, (task + 1) * _CHUNK)):
             r = rows[i]
             c = codes[r]
             for h in range(hidden):
                 row_values[h] = np.float32(c[h])
+            q = 0
+            while q < n_queries:  # up to four query items per sweep of the row: the row is loaded once for them
+                count = min(4, n_queries - q)
+                _max_dots(row_values, weights, floors, q, count, sums)
+                q += count
             lo = 0.0
             hi = 0.0
             for q in range(n_queries):
-                f = floors[q]
-                acc = np.float32(0.0)
-                for h in range(hidden):
-                    acc += weights[h] * max(row_values[h], f[h])
-                z = np.float64(math.exp(np.float32(-(acc + offsets[q] + bias))))  # expf: twice as fast as exp
+                z = np.float64(math.exp(np.float32(-(sums[q] + offsets[q] + bias))))  # expf: twice as fast as exp
                 widen = row_margin[r] * query_margin[q]
                 lo += 1.0 / (1.0 + z * widen)
                 hi += 1.0 / (1.0 + min(z, _EXP_CAP) / widen)  # an overflowed z must not push the bound to 0
