@@ -25,7 +25,19 @@ _LOCK = threading.Lock()
 _EXP_CAP = math.exp(80.0)
 
 
-@njit(parallel=True, fastmath=_FASTMATH, cache=True)
+def _compiled(**options):
+    """numba's njit with the on-disk cache when a cache folder is writable, without it otherwise (numba refuses
+    `cache=True` where neither the package's __pycache__ nor NUMBA_CACHE_DIR / the user cache can be written)."""
+    def wrap(function):
+        try:
+            return njit(cache=True, **options)(function)
+        except RuntimeError:
+            return njit(**options)(function)
+
+    return wrap
+
+
+@_compiled(parallel=True, fastmath=_FASTMATH)
 def _exact(projections, queries, weights, bias, rows, out):  # pragma: no cover - compiled
     n_queries, hidden = queries.shape
     for i in prange(rows.shape[0]):
@@ -40,7 +52,7 @@ def _exact(projections, queries, weights, bias, rows, out):  # pragma: no cover 
         out[i] = total / n_queries
 
 
-@njit(inline="always", fastmath=_FASTMATH, cache=True)
+@_compiled(inline="always", fastmath=_FASTMATH)
 def _max_dots(values, weights, floors, q, count, out):  # pragma: no cover - compiled
     """out[q : q + count] = weights . max(values, floors[j]) for `count` (1 to 4) query items in one sweep."""
     hidden = values.shape[0]
@@ -79,7 +91,7 @@ def _max_dots(values, weights, floors, q, count, out):  # pragma: no cover - com
         out[q] = a0
 
 
-@njit(parallel=True, fastmath=_FASTMATH, cache=True)
+@_compiled(parallel=True, fastmath=_FASTMATH)
 def _screen(codes, weights, floors, offsets, bias, row_margin, query_margin, rows, low, high):  # pragma: no cover
     n_queries, hidden = floors.shape
     n = rows.shape[0]
