@@ -8,6 +8,7 @@ import torch
 
 from outfitter.compat import CompatibilityMLP, ComplementaryRanker, PolaniaNet
 from outfitter.compat.projections import ProjectionTable
+from outfitter.compat.ranker import SCREEN_FROM
 
 
 def naive_scores(model, queries: np.ndarray, catalogue: np.ndarray) -> np.ndarray:
@@ -74,7 +75,7 @@ def test_topk_is_limited_to_the_given_rows():
 def test_screened_topk_equals_full_scoring_on_a_large_catalogue(k, n_queries):
     model = mlp(dim=64, hidden=128)
     rng = np.random.default_rng(2)
-    catalogue = rng.standard_normal((3000, 64)).astype(np.float32)
+    catalogue = rng.standard_normal((SCREEN_FROM + 1000, 64)).astype(np.float32)  # large enough to be screened
     queries = rng.standard_normal((n_queries, 64)).astype(np.float32)
     ranker = ComplementaryRanker(model, catalogue)
     expected = batched_scores(model, queries, catalogue)
