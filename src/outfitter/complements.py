@@ -52,8 +52,6 @@ class Complements:
             self._bind_store_rows()
         else:
             self._bind_embedded_rows()
-        self._row = {item_id: int(r) for item_id, r in zip(self.ids[self.candidates].tolist(),
-                                                           np.flatnonzero(self.candidates))}
 
     @classmethod
     def load(cls, store: CatalogStore, path: str | Path, *, backbone: Backbone | None = None) -> "Complements":
@@ -82,7 +80,7 @@ class Complements:
         """Rank the store's rows directly: projections cached per segment (a ReLU-readout model) or the vectors."""
         store = self.store
         self.ids, self.categories, self.candidates = store.all_ids(), store.all_categories(), store.live_mask()
-        self._embeddings = None
+        self._embeddings, self._rows = None, None  # ids are found through the store's own index
         if self.model.relu_readout() is None:
             self.ranker = ComplementaryRanker(self.model, store.vectors())
             return
@@ -102,17 +100,23 @@ class Complements:
         self.ids = np.asarray(table.ids)
         self.categories = np.array([codes[row_of[i]] for i in table.ids], dtype=np.int32)
         self.candidates = np.ones(len(table.ids), dtype=bool)
-        self._embeddings = table.vectors
+        self._embeddings, self._rows = table.vectors, table.index
         self.ranker = ComplementaryRanker(self.model, table.vectors)
 
     def embeddings_of(self, item_ids: Sequence[str]) -> np.ndarray:
         """Model embeddings [len(ids), E] of catalogue items (InputError for an id that cannot be ranked)."""
-        unknown = [i for i in item_ids if i not in self._row]
+        unknown = [i for i in item_ids if self._row_of(i) is None]
         if unknown:
             raise InputError(f"unknown item id {unknown[0]!r}", field="item_ids")
         if self._embeddings is None:
             return np.stack([self.store.vector(i) for i in item_ids]).astype(np.float32)
-        return np.asarray(self._embeddings[[self._row[i] for i in item_ids]], dtype=np.float32)
+        return np.asarray(self._embeddings[[self._rows[i] for i in item_ids]], dtype=np.float32)
+
+    def _row_of(self, item_id: str) -> int | None:
+        """The ranker row of a rankable item, None for any other id."""
+        if self._rows is None:
+            return self.store.row(item_id) if item_id in self.store else None
+        return self._rows.get(item_id)
 
     # ---- queries
 
@@ -132,7 +136,7 @@ class Complements:
     ) -> dict[str, list[tuple[str, float]]]:
         """Top-k catalogue items per category by mean compatibility with the query items (exact top-k per category)."""
         allowed = self.candidates.copy()
-        allowed[[self._row[i] for i in exclude if i in self._row]] = False
+        allowed[[row for row in map(self._row_of, exclude) if row is not None]] = False
         out = {}
         for name in categories:
             code = self.store.category_code(name)

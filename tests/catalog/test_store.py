@@ -49,6 +49,15 @@ def test_delete_hides_items_and_compact_drops_them(store):
                    {s.name for s in store.segments} for p in store.root.iterdir())
 
 
+def test_row_is_the_position_in_all_ids_across_segments(store):
+    store.append(items("a", 3), unit(3))
+    store.append(items("b", 2), unit(2, seed=1))
+    assert [store.row(i) for i in ("a0", "a2", "b0", "b1")] == [0, 2, 3, 4]
+    assert store.all_ids()[store.row("b1")] == "b1"
+    with pytest.raises(InputError, match="unknown item id 'zz'"):
+        store.row("zz")
+
+
 def test_refuses_duplicate_ids_and_bad_vectors(store):
     store.append(items("a", 2), unit(2))
     with pytest.raises(InputError, match="already in the store"):

@@ -211,6 +211,11 @@ class CatalogStore:
         s, r = self._locate(item_id)
         return np.asarray(self.segments[s].vectors[r], dtype=np.float32)
 
+    def row(self, item_id: str) -> int:
+        """The item's position in `vectors()` and `all_ids()` (InputError naming an unknown id)."""
+        s, r = self._locate(item_id)
+        return sum(len(seg) for seg in self.segments[:s]) + r
+
     def _locate(self, item_id: str) -> tuple[int, int]:
         try:
             return self._rows[item_id]
