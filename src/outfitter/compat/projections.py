@@ -98,9 +98,9 @@ def readout(model: CompatModel) -> tuple[np.ndarray, float]:
     return weights.detach().numpy().astype(np.float32), float(bias.detach())
 
 
-def query_margin(model: CompatModel, queries: np.ndarray) -> np.ndarray:
-    """exp(the rounding allowance of each query item's projection) [Q]: the query's share of the screen's margin."""
-    weights, bias = readout(model)
+def query_margin(queries: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
+    """exp(the rounding allowance of each projected query item [Q, H] under the readout (weights, bias)) [Q]:
+    the query's share of the screen's margin."""
     size = np.abs(queries.astype(np.float64)) @ np.abs(weights.astype(np.float64)) + abs(bias)
     return np.exp(ROUNDING_ALLOWANCE * size)
 

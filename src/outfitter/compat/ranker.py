@@ -48,10 +48,10 @@ class ComplementaryRanker:
             self.tables = list(tables) if tables is not None else [ProjectionTable.build(model, embeddings)]
             self.offsets = np.cumsum([0] + [len(t) for t in self.tables])
             self.weights, self.bias = readout(model)
+            self.size = int(self.offsets[-1])
         else:
             self.projections = self._torch_projections(np.asarray(embeddings))
-            self.offsets = np.array([0, len(embeddings)])
-        self.size = int(self.offsets[-1])
+            self.size = len(embeddings)
 
     @torch.no_grad()
     def scores(self, query_embeddings: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -81,7 +81,7 @@ class ComplementaryRanker:
     def _screen(self, query_embeddings: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
         """The rows that can still be among the k best: upper bound >= the k-th largest lower bound."""
         queries = self._project(query_embeddings)
-        margin = query_margin(self.model, queries)
+        margin = query_margin(queries, self.weights, self.bias)
         bounds = [(at, screen_bounds(table.codes, table.scales, queries, self.weights, self.bias, table.row_margin,
                                      margin, local)) for table, local, at in self._by_table(rows)]
         if len(bounds) == 1:
@@ -123,7 +123,7 @@ class ComplementaryRanker:
     @torch.no_grad()
     def _torch_scores(self, query_embeddings: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Scores of `rows` from the torch projections, one cache-sized block at a time."""
-        queries = self.model.project_query(torch.from_numpy(np.asarray(query_embeddings, dtype=np.float32)))
+        queries = torch.from_numpy(self._project(query_embeddings))
         out = np.empty(len(rows), dtype=np.float32)
         for start in range(0, len(rows), self.block_size):
             block = rows[start : start + self.block_size]
