@@ -39,14 +39,8 @@ class Preprocess:
         return to_pixels(img, self.image_size, self.resize_mode)
 
     def from_pixels(self, batch: torch.Tensor) -> torch.Tensor:
-        """A uint8 NCHW batch of `pixels` as the normalised float batch the model takes (what `normalize` gives).
-
-        In numpy on purpose: one thread, so no idle OpenMP threads spin on the cores that decoding threads use.
-        """
-        x = batch.numpy().astype(np.float32) / np.float32(255.0)
-        x -= np.asarray(self.mean, dtype=np.float32)[:, None, None]
-        x /= np.asarray(self.std, dtype=np.float32)[:, None, None]
-        return torch.from_numpy(x)
+        """A uint8 NCHW batch of `pixels` as the normalised float batch the torch model takes."""
+        return self.normalize(batch.float().div_(255.0))
 
     def to_tensor(self, img: Image.Image) -> torch.Tensor:
         """Resize and scale to [0,1] without normalising (colour histograms are taken here)."""
