@@ -349,3 +349,29 @@ def test_batch_of_another_size_is_resized_and_bad_shapes_refused() -> None:
         color_histograms(torch.rand(3, 8, 8))
     with pytest.raises(ValueError, match=r"\[3,H,W\]"):
         color_histogram(np.zeros((8, 8, 3), np.float32))
+
+
+def garment_on(background: tuple[int, int, int], garment: tuple[int, int, int] = (200, 30, 40)) -> torch.Tensor:
+    """A uint8 [3, 96, 96] picture: a garment-coloured block on a plain background."""
+    pixels = torch.tensor(background, dtype=torch.uint8).view(3, 1, 1).repeat(1, 96, 96)
+    pixels[:, 20:76, 28:68] = torch.tensor(garment, dtype=torch.uint8).view(3, 1, 1)
+    return pixels
+
+
+def test_garment_histograms_count_the_garment_not_the_background():
+    from outfitter.images import garment_histograms
+
+    on_white, on_grey = garment_histograms(torch.stack([garment_on((255, 255, 255)), garment_on((128, 128, 128))]))
+    assert on_white.shape == (144,) and torch.allclose((on_white ** 2).sum(), torch.tensor(1.0))
+    assert on_white.argmax() == on_grey.argmax() and on_white[on_white.argmax()] > 0.9  # the red garment's bin
+    assert float(on_white @ on_grey) > 0.85  # only the blended edge pixels differ
+
+
+def test_garment_histograms_of_a_plain_picture_count_every_pixel():
+    from outfitter.images import garment_histograms
+
+    plain = torch.full((1, 3, 32, 32), 90, dtype=torch.uint8)
+    histogram = garment_histograms(plain)[0]
+    assert torch.allclose(histogram.max(), torch.tensor(1.0)) and torch.isfinite(histogram).all()
+    with pytest.raises(ValueError, match=r"\[N,3,H,W\]"):
+        garment_histograms(plain[0])

@@ -1,4 +1,5 @@
-"""Index a source of photos into a store: pick the reader, build the backbone, run the embedding job."""
+"""Index a source of photos into a store: pick the reader, build the backbone, run the embedding job, and
+back-fill the stored features of items indexed before those features existed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from outfitter.catalog.store import MANIFEST, CatalogStore
 from outfitter.config import DEFAULT_BATCH_SIZE
 from outfitter.datasets import PolyvoreOutfits, read_source
 from outfitter.errors import InputError
-from outfitter.pipeline import EmbedReport, embed_into_store
+from outfitter.pipeline import EmbedReport, embed_into_store, ensure_features
 from outfitter.search.select import EXACT_BELOW, build_index
 from outfitter.types import Item
 
@@ -33,7 +34,9 @@ def index_items(items: Sequence[Item], store_dir: Path, *, backbone: str = DEFAU
                 weights: Path | None = None, batch_size: int = DEFAULT_BATCH_SIZE, workers: int | None = None,
                 progress: bool = True, runtime: str = "auto", cache_dir: Path | None = None,
                 dtype: str = "float32", ann_threshold: int = EXACT_BELOW) -> EmbedReport:
-    """Embed `items` into the store at `store_dir` (created if needed), skipping those already there.
+    """Embed `items` into the store at `store_dir` (created if needed), skipping those already there, with their
+    stored features; items stored before get the features they lack (before any compaction, which keeps only
+    features every segment has).
 
     `runtime` "auto" embeds in onnxruntime when it works (exported once into `cache_dir`), else torch;
     "torch" or "onnx" forces one. `dtype` float16 halves a new store's vectors. A store of `ann_threshold`
@@ -48,6 +51,7 @@ def index_items(items: Sequence[Item], store_dir: Path, *, backbone: str = DEFAU
     embed = make_embedder(model, runtime, cache_dir=cache_dir)
     report = embed_into_store(items, store, model, batch_size=batch_size, workers=workers, progress=progress,
                               embed=embed)
+    ensure_features(store, batch_size=batch_size, workers=workers, progress=progress)
     if len(store.segments) > COMPACT_AFTER_SEGMENTS:
         store.compact()
     if report.embedded and len(store) >= ann_threshold:

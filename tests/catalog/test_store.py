@@ -133,3 +133,75 @@ def test_files_get_the_usual_permissions_not_private_temp_ones(store):
     store.append(items("a", 1), unit(1))
     modes = {p.name: p.stat().st_mode & 0o777 for p in store.root.iterdir() if p.suffix in (".json", ".npy")}
     assert modes and all(mode & 0o044 == 0o044 for mode in modes.values()), modes
+
+
+# ---- per-item features beside the vectors
+
+def feats(n: int, width: int = 6, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).random((n, width), dtype=np.float32)
+
+
+def test_features_written_with_a_segment_come_back_memory_mapped(store, tmp_path):
+    hist = feats(4)
+    store.append(items("a", 4), unit(4), features={"hist": hist})
+    again = CatalogStore.open(tmp_path / "store")
+    assert isinstance(again.features("hist"), np.memmap) and again.features("hist").dtype == np.float32
+    np.testing.assert_array_equal(again.features("hist"), hist)
+    assert again.segments_missing("hist") == [] and again.segments[0].feature_names() == ["hist"]
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"hist": feats(2)}, r"feature 'hist': expected shape \(3, width\)"),
+    ({"hist": np.full((3, 6), np.nan, np.float32)}, "feature 'hist' contains NaN"),
+    ({"vectors": feats(3)}, "bad feature name 'vectors'"),
+    ({"../x": feats(3)}, r"bad feature name '\.\./x'"),
+])
+def test_a_bad_feature_is_refused_and_nothing_is_written(store, bad, match):
+    store.append(items("a", 2), unit(2), features={"hist": feats(2)})
+    before = ((store.root / "store.json").read_text(), sorted(p.name for p in store.root.iterdir()))
+    with pytest.raises(InputError, match=match):
+        store.append(items("b", 3), unit(3, seed=1), features=bad)
+    assert ((store.root / "store.json").read_text(), sorted(p.name for p in store.root.iterdir())) == before
+
+
+def test_features_across_segments_align_with_ids_deleted_rows_included(store):
+    store.append(items("a", 3), unit(3), features={"hist": feats(3)})
+    store.append(items("b", 2), unit(2, seed=1), features={"hist": feats(2, seed=1)})
+    store.delete(["a1"])
+    table = store.features("hist")
+    assert table.shape == (5, 6) and len(store.all_ids()) == 5
+    np.testing.assert_array_equal(table[store.row("b1")], feats(2, seed=1)[1])
+    np.testing.assert_array_equal(table[1], feats(3)[1])  # a1, deleted, keeps its row until compaction
+
+
+def test_a_segment_without_the_feature_is_named_and_can_be_given_it(store):
+    store.append(items("a", 2), unit(2), features={"hist": feats(2)})
+    store.append(items("b", 3), unit(3, seed=1))
+    late = store.segments[1]
+    assert store.segments_missing("hist") == [late]
+    with pytest.raises(StoreError, match=f"feature 'hist' missing from segments {late.name}"):
+        store.features("hist")
+    with pytest.raises(InputError, match=r"expected shape \(3, width\)"):
+        store.add_segment_features(late.name, "hist", feats(2))
+    store.add_segment_features(late.name, "hist", feats(3, seed=1))
+    np.testing.assert_array_equal(store.features("hist")[2:], feats(3, seed=1))
+    with pytest.raises(StoreError, match="no live segment 'seg-gone'"):
+        store.add_segment_features("seg-gone", "hist", feats(3))
+
+
+def test_compaction_carries_shared_features_and_removes_every_old_file(store):
+    store.append(items("a", 3), unit(3), features={"hist": feats(3), "only_a": feats(3, width=2)})
+    store.append(items("b", 2), unit(2, seed=1), features={"hist": feats(2, seed=1)})
+    store.delete(["a0"])
+    expected = {i: store.features("hist")[store.row(i)].copy() for i in store.ids()}
+    store.compact()
+    (seg,) = store.segments
+    assert seg.feature_names() == ["hist"]
+    assert {i: store.features("hist")[store.row(i)].tolist() for i in store.ids()} == \
+        {i: v.tolist() for i, v in expected.items()}
+    assert sorted(p.name for p in store.root.iterdir() if p.name.startswith("seg-")) == \
+        sorted(p.name for p in seg.files())
+
+
+def test_an_empty_store_has_an_empty_feature_table(store):
+    assert store.features("hist").shape == (0, 0)

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from outfitter.catalog import CatalogStore
+from outfitter.config import DECODE_SIDE
 from outfitter.datasets import read_folder
 from outfitter.errors import StoreError
-from outfitter.pipeline import embed_into_store
+from outfitter.images import garment_histograms
+from outfitter.pipeline import GARMENT_FEATURE, embed_into_store
 
 
 @pytest.fixture
@@ -23,6 +25,9 @@ def test_embeds_a_folder_with_the_backbones_vectors(photo_folder, store, lite0):
     from PIL import Image
     expected = lite0.embed_images([Image.open(items[3].path).convert("RGB")])[0]
     np.testing.assert_allclose(store.vector(items[3].item_id), expected, atol=1e-5)
+    pixels = lite0.preprocess.reader(DECODE_SIDE)(items[3].path)
+    np.testing.assert_allclose(store.features(GARMENT_FEATURE)[store.row(items[3].item_id)],
+                               garment_histograms(pixels[None])[0].numpy(), atol=1e-6)
 
 
 def test_bad_photos_are_reported_and_skipped(photo_folder, store, lite0):
@@ -51,6 +56,7 @@ def test_resumes_after_an_interruption_without_losing_or_repeating(photo_folder,
     assert (again.already_stored, again.embedded) == (4, 8)
     final = CatalogStore.open(store.root)
     assert sorted(final.all_ids().tolist()) == sorted(it.item_id for it in items)
+    assert final.features(GARMENT_FEATURE).shape == (12, 144)
 
 
 def test_refuses_a_store_of_another_backbone(photo_folder, tmp_path, lite0):

@@ -6,11 +6,16 @@ import os
 import sys
 import threading
 
+import numpy as np
 import pytest
 import torch
 
 from outfitter.backbones.registry import Preprocess
-from outfitter.pipeline.stages import LOWEST_PRIORITY, ImageReader, read_batches
+from outfitter.errors import InputError
+from outfitter.images import garment_histograms
+from outfitter.pipeline import features as features_module
+from outfitter.pipeline.features import GARMENT_FEATURE, Feature
+from outfitter.pipeline.stages import LOWEST_PRIORITY, FeatureCollate, ImageReader, read_batches
 from outfitter.types import Item
 from tests.drawing import draw_item
 
@@ -66,3 +71,30 @@ def test_decoding_threads_yield_to_inference_and_leave_the_caller_alone(items):
     list(read_batches(ImageReader(items[:4], read), 2, 2))
     assert set(seen) == {(LOWEST_PRIORITY, 1)}
     assert (os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), torch.get_num_threads()) == before
+
+
+def test_features_come_from_the_decoding_threads_with_the_batch(items, monkeypatch):
+    threads = []
+
+    def garment(pixels: torch.Tensor) -> torch.Tensor:
+        threads.append(threading.current_thread().name)
+        return garment_histograms(pixels)
+
+    monkeypatch.setattr(features_module, "FEATURES", {GARMENT_FEATURE: Feature(144, garment)})
+    batches = list(read_batches(ImageReader(items, PRE.reader()), 4, 2, collate_fn=FeatureCollate([GARMENT_FEATURE])))
+    for batch in batches:
+        expected = garment_histograms(batch.pixels).numpy()
+        np.testing.assert_array_equal(batch.features[GARMENT_FEATURE], expected)
+    assert [len(b.failed) for b in batches] == [0, 1, 0]
+    assert threads and all(name.startswith("outfitter-decode") for name in threads)
+
+
+def test_an_unknown_feature_is_refused_by_name():
+    with pytest.raises(InputError, match="unknown feature 'colour'; known: garment_hsv"):
+        FeatureCollate(["colour"])
+
+
+def test_a_feature_wider_or_narrower_than_declared_is_an_error(monkeypatch):
+    monkeypatch.setattr(features_module, "FEATURES", {GARMENT_FEATURE: Feature(10, garment_histograms)})
+    with pytest.raises(ValueError, match=r"gave shape \(2, 144\), declared \(2, 10\)"):
+        features_module.compute_features(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), [GARMENT_FEATURE])

@@ -5,14 +5,19 @@ Layout: `store.json` (the manifest: backbone, width, dtype, live segments, delet
 list) and `<seg>.meta.jsonl` with `<seg>.offsets.npy` for random access. A segment's files are written
 first, then the manifest is replaced in one rename, so a crash leaves either the old or the new store and
 never a half-written one. Vectors are memory-mapped, so a large catalogue opens without reading them.
+
+A segment may also hold per-item features, `<seg>.<name>.npy` [n, width] float32, aligned with its rows. A
+segment has a feature iff that file exists: each is written atomically, so presence needs no manifest entry,
+and features can be added to an existing segment (back-filling a store made before the feature existed).
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,6 +33,9 @@ MANIFEST = "store.json"
 FORMAT_VERSION = 1
 DTYPES = ("float32", "float16")
 NO_CATEGORY = -1
+CORE_FILES = ("vectors.npy", "ids.npy", "categories.npy", "offsets.npy", "meta.jsonl")
+FEATURE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+RESERVED_NAMES = frozenset(f.split(".")[0] for f in CORE_FILES)  # a feature must not overwrite a core file
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,28 @@ class Segment:
             fh.seek(int(self.offsets[row]))
             return json.loads(fh.readline())
 
+    def items(self) -> list[Item]:
+        """Every row's item in order, deleted ones included (one read of the metadata file)."""
+        with open(self.path("meta.jsonl"), "rb") as fh:
+            return [_record_item(json.loads(line)) for line in fh]
+
+    def has_feature(self, name: str) -> bool:
+        """Whether the feature's file exists (it is written atomically, so it is then complete)."""
+        return self.path(f"{name}.npy").exists()
+
+    def feature(self, name: str) -> np.ndarray:
+        """The named feature's rows [n, width], memory-mapped."""
+        return self._load(f"{name}.npy")
+
+    def feature_names(self) -> list[str]:
+        """Names of the features this segment holds (temporary files start with a dot, so never match)."""
+        stems = (p.name[len(self.name) + 1:-len(".npy")] for p in self.root.glob(f"{self.name}.*.npy"))
+        return sorted(s for s in stems if s not in RESERVED_NAMES)
+
+    def write_feature(self, name: str, array: np.ndarray) -> None:
+        """Write (or replace) one feature file atomically; callers check its shape and hold the store lock."""
+        write_npy(self.path(f"{name}.npy"), array)
+
     def _load(self, suffix: str) -> np.ndarray:
         try:
             return np.load(self.path(suffix), mmap_mode="r", allow_pickle=False)
@@ -83,7 +113,8 @@ class Segment:
             raise StoreError(f"{self.path(suffix)}: cannot read segment file ({exc})") from exc
 
     @classmethod
-    def write(cls, root: Path, items: Sequence[Item], vectors: np.ndarray, codes: np.ndarray) -> "Segment":
+    def write(cls, root: Path, items: Sequence[Item], vectors: np.ndarray, codes: np.ndarray,
+              features: Mapping[str, np.ndarray] | None = None) -> "Segment":
         """Write a new segment's files (each atomically); it joins the store only when the manifest names it."""
         seg = cls(root, f"seg-{uuid.uuid4().hex[:12]}")
         lines = [json.dumps(_item_record(it), ensure_ascii=False).encode() + b"\n" for it in items]
@@ -93,14 +124,40 @@ class Segment:
         write_npy(seg.path("ids.npy"), np.array([it.item_id for it in items], dtype=str))
         write_npy(seg.path("categories.npy"), codes.astype(np.int32))
         write_npy(seg.path("vectors.npy"), vectors)
+        for name, array in (features or {}).items():
+            seg.write_feature(name, array)
         return seg
 
     def files(self) -> list[Path]:
-        return [self.path(s) for s in ("vectors.npy", "ids.npy", "categories.npy", "offsets.npy", "meta.jsonl")]
+        """Every file of the segment, its features' included (what deleting the segment removes)."""
+        return [self.path(s) for s in CORE_FILES] + [self.path(f"{n}.npy") for n in self.feature_names()]
 
 
 def _item_record(item: Item) -> dict:
     return {"id": item.item_id, "path": item.path, "category": item.category, "attributes": item.attributes}
+
+
+def _record_item(rec: dict) -> Item:
+    return Item(rec["id"], rec.get("path"), rec.get("category"), rec.get("attributes") or {})
+
+
+def _check_name(name: str) -> str:
+    """A feature name that is safe in a file name and clashes with no core file, or an InputError."""
+    if not FEATURE_NAME.fullmatch(name) or name in RESERVED_NAMES:
+        raise InputError(f"bad feature name {name!r}: use lower-case letters, digits and _, not one of "
+                         f"{sorted(RESERVED_NAMES)}", field="features")
+    return name
+
+
+def _check_feature(name: str, array: np.ndarray, rows: int) -> np.ndarray:
+    """A feature array as contiguous float32 [rows, width], or an InputError naming the feature."""
+    _check_name(name)
+    array = np.asarray(array)
+    if array.ndim != 2 or array.shape[0] != rows:
+        raise InputError(f"feature {name!r}: expected shape ({rows}, width), got {array.shape}", field=name)
+    if not np.isfinite(array).all():
+        raise InputError(f"feature {name!r} contains NaN or infinity", field=name)
+    return np.ascontiguousarray(array, dtype=np.float32)
 
 
 class CatalogStore:
@@ -203,8 +260,7 @@ class CatalogStore:
     def get(self, item_id: str) -> Item:
         """The stored item, or a KeyError-like InputError naming the unknown id."""
         s, r = self._locate(item_id)
-        rec = self.segments[s].metadata(r)
-        return Item(rec["id"], rec.get("path"), rec.get("category"), rec.get("attributes") or {})
+        return _record_item(self.segments[s].metadata(r))
 
     def vector(self, item_id: str) -> np.ndarray:
         """One item's vector as float32."""
@@ -264,11 +320,32 @@ class CatalogStore:
         ids = self.all_ids()
         return ~np.isin(ids, list(self._deleted)) if self._deleted else np.ones(len(ids), bool)
 
+    def features(self, name: str) -> np.ndarray:
+        """Every stored row's named feature [rows, width] float32, aligned with `vectors()` (an empty store gives
+        [0, 0]); a StoreError names the segments that lack it."""
+        missing = self.segments_missing(name)
+        if missing:
+            raise StoreError(f"{self.root}: feature {name!r} missing from segments "
+                             f"{', '.join(s.name for s in missing)}; run `outfitter index` again to add it")
+        arrays = [seg.feature(name) for seg in self.segments]
+        if len(arrays) <= 1:
+            return arrays[0] if arrays else np.zeros((0, 0), np.float32)
+        if len({a.shape[1] for a in arrays}) > 1:
+            raise StoreError(f"{self.root}: feature {name!r} has different widths in different segments")
+        return np.concatenate(arrays)
+
+    def segments_missing(self, name: str) -> list[Segment]:
+        """The live segments without the named feature (what a back-fill has to compute)."""
+        return [seg for seg in self.segments if not seg.has_feature(_check_name(name))]
+
     # ---- changing it
 
-    def append(self, items: Sequence[Item], vectors: np.ndarray) -> None:
-        """Add items and their vectors as one new segment, committed atomically; ids must be new."""
+    def append(self, items: Sequence[Item], vectors: np.ndarray,
+               features: Mapping[str, np.ndarray] | None = None) -> None:
+        """Add items, their vectors and any named features [len(items), width] as one new segment, committed
+        atomically; ids must be new."""
         vectors = self._check_vectors(items, vectors)
+        features = {n: _check_feature(n, a, len(items)) for n, a in (features or {}).items()}
         if not items:
             return
         with self._lock():
@@ -278,8 +355,17 @@ class CatalogStore:
                 raise InputError(f"item ids already in the store or repeated: {sorted(set(clash))[:5] or 'repeated'}",
                                  field="item_id")
             names, codes = self._category_codes(items)
-            seg = Segment.write(self.root, items, vectors, codes)
+            seg = Segment.write(self.root, items, vectors, codes, features)
             self._commit(segments=[*self._manifest["segments"], seg.name], categories=names)
+
+    def add_segment_features(self, segment_name: str, name: str, array: np.ndarray) -> None:
+        """Give one live segment a feature [its rows, width] (a back-fill); the atomic file write is the commit."""
+        with self._lock():
+            self._reload()
+            seg = next((s for s in self.segments if s.name == segment_name), None)
+            if seg is None:
+                raise StoreError(f"{self.root}: no live segment {segment_name!r} (compacted meanwhile?)")
+            seg.write_feature(name, _check_feature(name, array, len(seg)))
 
     def delete(self, item_ids: Sequence[str]) -> int:
         """Mark items deleted (committed atomically); returns how many were live."""
@@ -301,10 +387,16 @@ class CatalogStore:
             items = [self.get(i) for i in self.all_ids()[mask].tolist()]
             vectors = np.asarray(self.vectors()[mask])
             codes = self.all_categories()[mask]
-            seg = Segment.write(self.root, items, vectors, codes)
+            features = {n: np.asarray(self.features(n)[mask]) for n in self._common_features()}
+            seg = Segment.write(self.root, items, vectors, codes, features)
             self._commit(segments=[seg.name], deleted=[])
             for path in (p for s in old for p in s.files()):
                 path.unlink(missing_ok=True)
+
+    def _common_features(self) -> list[str]:
+        """Names of the features every segment holds (those a compaction can carry)."""
+        names = [set(seg.feature_names()) for seg in self.segments]
+        return sorted(set.intersection(*names)) if names else []
 
     def _check_vectors(self, items: Sequence[Item], vectors: np.ndarray) -> np.ndarray:
         vectors = np.asarray(vectors)

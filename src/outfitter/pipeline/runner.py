@@ -1,4 +1,7 @@
-"""Run the embedding job: skip what is stored, read and embed in batches, commit in chunks, show progress."""
+"""Run the embedding job: skip what is stored, read and embed in batches, commit in chunks, show progress.
+
+Each item's stored features (`features.FEATURES`) are computed in the same pass, from the same decoded pixels.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +22,13 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from outfitter.backbones import Backbone
+from outfitter.backbones import Backbone, Preprocess
 from outfitter.catalog.store import CatalogStore
 from outfitter.config import DECODE_SIDE, DEFAULT_BATCH_SIZE
+from outfitter.pipeline.features import FEATURES
 from outfitter.pipeline.stages import (
     EmbedMapper,
+    FeatureCollate,
     ImageReader,
     StoreWriter,
     read_batches,
@@ -47,6 +52,12 @@ def default_workers() -> int:
     return max(2, min(8, os.cpu_count() or 2))
 
 
+def photo_reader(items: Sequence[Item], preprocess: Preprocess) -> ImageReader:
+    """A reader decoding the items' photos as the index job does (reduced-scale JPEG decoding included), so
+    anything computed from its pixels matches what indexing computes."""
+    return ImageReader(items, preprocess.reader(max(DECODE_SIDE, preprocess.image_size)))
+
+
 def embed_into_store(
     items: Sequence[Item],
     store: CatalogStore,
@@ -57,8 +68,9 @@ def embed_into_store(
     chunk: int = 512,
     progress: bool = True,
     embed: Callable | None = None,
+    features: Sequence[str] = tuple(FEATURES),
 ) -> EmbedReport:
-    """Embed the items not yet in `store` and append them; safe to interrupt and run again.
+    """Embed the items not yet in `store` and append them with their `features`; safe to interrupt and run again.
 
     `embed` (uint8 pixels -> vectors) replaces the backbone's torch forward (e.g. an onnxruntime session)
     without changing the rest.
@@ -69,20 +81,20 @@ def embed_into_store(
     report = EmbedReport(already_stored=len(unique) - len(todo))
     if not todo:
         return report
-    preprocess = backbone.preprocess
     mapper = EmbedMapper(embed or backbone.embed_pixels)
     writer = StoreWriter(store, chunk=chunk)
     workers = default_workers() if workers is None else workers
-    reader = ImageReader(todo, preprocess.reader(max(DECODE_SIDE, preprocess.image_size)))
-    with _progress(progress) as bar:
+    batches = read_batches(photo_reader(todo, backbone.preprocess), batch_size, workers,
+                           collate_fn=FeatureCollate(features))
+    with progress_bar(progress) as bar:
         task = bar.add_task("embedding", total=len(todo))
-        for indices, batch, failed in read_batches(reader, batch_size, workers):
-            for i, reason in failed:
+        for batch in batches:
+            for i, reason in batch.failed:
                 log.warning("skipped %s: %s", todo[i].path, reason)
                 report.failed.append((todo[i].item_id, reason))
-            if batch is not None:
-                writer.add([todo[i] for i in indices], mapper(batch))
-            bar.advance(task, len(indices) + len(failed))
+            if batch.pixels is not None:
+                writer.add([todo[i] for i in batch.indices], mapper(batch.pixels), batch.features)
+            bar.advance(task, len(batch.indices) + len(batch.failed))
     writer.flush()
     report.embedded = writer.written
     return report
@@ -103,7 +115,8 @@ class RateColumn(ProgressColumn):
         return Text(f"{task.speed or 0:.1f} items/s", style="cyan")
 
 
-def _progress(enabled: bool) -> Progress:
+def progress_bar(enabled: bool) -> Progress:
+    """The pipeline's progress bar: count, rate, elapsed and remaining time."""
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         RateColumn(),

@@ -2,7 +2,8 @@
 
 Each stage knows nothing of the others; `runner.py` connects them. The reader decodes in threads
 (`read_batches`), overlapped with inference in the calling thread; it is also a torch Dataset, so training
-jobs can read through a DataLoader.
+jobs can read through a DataLoader. The per-item features stored beside the vectors are computed in the
+decoding threads too (`FeatureCollate`), from the same pixels the backbone gets.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import os
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import torch
@@ -22,9 +24,11 @@ from torch.utils.data import Dataset
 
 from outfitter.catalog.store import CatalogStore
 from outfitter.errors import ImageError
+from outfitter.pipeline.features import check_names, compute_features
 from outfitter.types import Item
 
 LOWEST_PRIORITY = 19  # the nice value of decoding threads on Linux
+B = TypeVar("B")
 
 
 @dataclass(frozen=True)
@@ -69,23 +73,53 @@ def collate(records: list[Decoded]) -> Batch:
     return [r.index for r in good], batch, failed
 
 
-def read_batches(reader: ImageReader, batch_size: int, threads: int, *, ahead: int = 4) -> Iterator[Batch]:
+class FeaturedBatch(NamedTuple):
+    """A collated batch and the named per-item features [len(indices), width] of its pixels."""
+
+    indices: list[int]
+    pixels: torch.Tensor | None
+    failed: list[tuple[int, str]]
+    features: dict[str, np.ndarray]
+
+
+class FeatureCollate:
+    """`collate`, then the named features of the batch's uint8 pixels (picklable, so a DataLoader can use it).
+
+    Run as `read_batches`' collate_fn, the features come from the decoding threads. Garment histograms of 16
+    images at 224 px take 0.4-0.6 ms an image on one thread: 3-5% of EfficientNet-Lite0 in onnxruntime on a
+    busy 2-core machine (11-13 ms an image), 10-15% at its quiet rate (4-4.6 ms); on the main thread's pool of 2
+    torch threads they took 1.2-28 ms. Indexing 256 photos there ran at 70-80 items/s with or without them in
+    the decoding threads, and at 36-42 items/s with them on the main thread.
+    """
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = check_names(names)
+
+    def __call__(self, records: list[Decoded]) -> FeaturedBatch:
+        indices, pixels, failed = collate(records)
+        features = compute_features(pixels, self.names) if pixels is not None else {}
+        return FeaturedBatch(indices, pixels, failed, features)
+
+
+def read_batches(reader: ImageReader, batch_size: int, threads: int, *, ahead: int = 4,
+                 collate_fn: Callable[[list[Decoded]], B] = collate) -> Iterator[B]:
     """The reader's items in batches, in order, decoded by `threads` threads up to `ahead` batches in advance.
 
     Threads rather than processes: decoding and resizing run in C with the GIL released, so they overlap
     inference without copying pixels between processes (on 2 cores: 67% of the model-only rate against 54%
     with a DataLoader worker process). They run at the lowest priority: the job then goes at the model's pace
     on an idle machine, and yields to other work on a busy one. threads=0 decodes in the calling thread.
+    `collate_fn` runs in the decoding thread too (e.g. `FeatureCollate`).
     """
-    def load(start: int) -> Batch:
-        return collate([reader[i] for i in range(start, min(start + batch_size, len(reader)))])
+    def load(start: int) -> B:
+        return collate_fn([reader[i] for i in range(start, min(start + batch_size, len(reader)))])
 
     starts = range(0, len(reader), batch_size)
     if threads == 0:
         yield from map(load, starts)
         return
     pool = ThreadPoolExecutor(threads, thread_name_prefix="outfitter-decode", initializer=_start_decoding_thread)
-    pending: deque[Future[Batch]] = deque()
+    pending: deque[Future[B]] = deque()
     try:
         for start in starts:
             pending.append(pool.submit(load, start))
@@ -119,23 +153,28 @@ class EmbedMapper:
 
 @dataclass
 class StoreWriter:
-    """Buffers embedded items and appends them to the store in chunks, each chunk one atomic commit."""
+    """Buffers embedded items and their features and appends them to the store in chunks, each chunk one atomic
+    commit."""
 
     store: CatalogStore
     chunk: int = 512
     items: list[Item] = field(default_factory=list)
     vectors: list[np.ndarray] = field(default_factory=list)
+    features: dict[str, list[np.ndarray]] = field(default_factory=dict)
     written: int = 0
 
-    def add(self, items: Sequence[Item], vectors: np.ndarray) -> None:
+    def add(self, items: Sequence[Item], vectors: np.ndarray, features: Mapping[str, np.ndarray] | None = None) -> None:
         self.items.extend(items)
         self.vectors.append(vectors)
+        for name, values in (features or {}).items():
+            self.features.setdefault(name, []).append(values)
         if len(self.items) >= self.chunk:
             self.flush()
 
     def flush(self) -> None:
         """Commit what is buffered; after this returns, an interruption loses none of it."""
         if self.items:
-            self.store.append(self.items, np.concatenate(self.vectors))
+            features = {name: np.concatenate(parts) for name, parts in self.features.items()}
+            self.store.append(self.items, np.concatenate(self.vectors), features)
             self.written += len(self.items)
-            self.items, self.vectors = [], []
+            self.items, self.vectors, self.features = [], [], {}
