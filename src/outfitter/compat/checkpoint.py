@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import zipfile
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,17 @@ import torch
 from outfitter.atomic import atomic_path
 from outfitter.compat.base import CompatModel
 from outfitter.compat.mlp import CompatibilityMLP
-from outfitter.compat.polania import PolaniaNet
+from outfitter.compat.registry import get_kind, list_kinds
 from outfitter.errors import InputError
 
 FORMAT = "outfitter-compat"
+SHIPPED_MODEL = "garment_street"  # the default model: GarmentNet trained on street-outfits (tools/make_default_compat.py)
 VERSION = 1
-MODELS: dict[str, type[CompatModel]] = {"mlp": CompatibilityMLP, "polania": PolaniaNet}
+
+
+def shipped_model_path() -> Path:
+    """The default compatibility model shipped inside the package."""
+    return Path(str(files("outfitter") / "weights" / f"{SHIPPED_MODEL}.pt"))
 
 
 def save_checkpoint(model: CompatModel, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
@@ -51,7 +57,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         hint = " (a bare original MLP state dict: use load_original_mlp)" if _is_mlp_state(payload) else ""
         raise InputError(f"not an outfitter compatibility checkpoint{hint}", path=path)
-    if payload.get("kind") not in MODELS:
+    if payload.get("kind") not in list_kinds():
         raise InputError(f"unknown model kind {payload.get('kind')!r}", path=path, field="kind")
     return payload
 
@@ -59,10 +65,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 def load_model(path: str | Path) -> tuple[CompatModel, dict[str, Any]]:
     """The model in eval mode, and the checkpoint's other entries (kind, backbone, config, meta)."""
     payload = read_checkpoint(path)
-    cls = MODELS[payload["kind"]]
-    options = {"pretrained": False} if cls is PolaniaNet else {}
     try:
-        model = cls(**payload["config"], **options)
+        model = get_kind(payload["kind"]).from_config(payload["config"])
     except TypeError as error:
         raise InputError(f"unsupported model settings: {error}", path=path, field="config") from error
     _load_state(model, payload["state_dict"], path)

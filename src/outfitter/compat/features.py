@@ -27,10 +27,10 @@ from rich.progress import track
 from torch import nn
 from torch.utils.data import DataLoader
 
-from outfitter.backbones import Backbone, Preprocess, create_backbone
+from outfitter.backbones import Backbone, Preprocess, create_backbone, get_spec
 from outfitter.compat.base import CompatModel, ItemTable
-from outfitter.config import DECODE_SIDE
-from outfitter.images import color_histograms
+from outfitter.config import DECODE_SIDE, DEFAULT_BACKBONE
+from outfitter.images import GARMENT_BINS, color_histograms, garment_histograms
 from outfitter.pipeline.stages import ImageReader, collate
 from outfitter.types import Item
 
@@ -56,6 +56,8 @@ def item_inputs(
     if spec["inputs"] == "vectors":
         backbone = _backbone_for(spec, backbone, weights)
         return backbone_vectors(items, backbone, cache_dir, normalize=spec["normalize"], image_size=spec["image_size"], **options)
+    if spec["inputs"] == "garment":
+        return garment_inputs(items, model, cache_dir, **options)
     return stem_features(items, model, cache_dir, **options)
 
 
@@ -64,6 +66,9 @@ def photo_inputs(
 ) -> tuple[torch.Tensor, ...]:
     """The inputs `model.embed` takes for in-memory RGB photos (queries), computed exactly as the cached ones."""
     spec = model.input_spec()
+    if spec["inputs"] == "garment":
+        pixels = torch.stack([get_spec(DEFAULT_BACKBONE).preprocess.pixels(img) for img in images])
+        return (garment_histograms(pixels),)
     if spec["inputs"] == "vectors":
         backbone = _backbone_for(spec, backbone, weights)
         preprocess = _sized(backbone.preprocess, spec["image_size"])
@@ -95,6 +100,19 @@ def stem_features(items: Sequence[Item], model: CompatModel, cache_dir: str | Pa
     name = f"stem-{spec['backbone']}-{spec['image_size']}"
     key = _key(name, items, (spec["normalize"], spec["bins"]), _fingerprint(model.stem))
     return _extract(items, model.preprocess, _stem_fn(model), cache_dir, key, **options)
+
+
+def garment_inputs(items: Sequence[Item], model: CompatModel, cache_dir: str | Path | None = None, **options: Any) -> ItemTable:
+    """GarmentNet inputs: garment histograms of the photos as the default backbone's input (the pixels `outfitter
+    index` takes them from)."""
+    preprocess = get_spec(DEFAULT_BACKBONE).preprocess
+    key = _key(f"garment-{preprocess.image_size}-{preprocess.resize_mode}", items, GARMENT_BINS, "histograms")
+    return _extract(items, preprocess, _histogram_fn, cache_dir, key, **options)
+
+
+def _histogram_fn(pixels: torch.Tensor) -> tuple[np.ndarray, ...]:
+    """[0,1] pixels (from uint8) -> (garment histograms,)."""
+    return (garment_histograms(pixels.mul(255.0).round_().to(torch.uint8)).numpy(),)
 
 
 def _backbone_for(spec: dict[str, Any], backbone: Backbone | None, weights: str | Path | None) -> Backbone:

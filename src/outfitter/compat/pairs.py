@@ -7,6 +7,8 @@ Rows refer to an item table (id -> row). Negative kinds:
   outfits' items that are not a positive pair anywhere.
 - "same-category" (type-aware): per positive (i, j), `ratio` pairs (i, n) with n an item of j's category
   from another outfit, so the model must judge style rather than category.
+With `both_sides`, anchored negatives are also drawn the other way round (j kept, i replaced), so every item of
+an outfit is replaced as often as it is kept, whatever its place in the outfit.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def sample_pairs(
     anchored: bool = True,
     categories: Mapping[str, str | None] | None = None,
     seed: int = 0,
+    both_sides: bool = False,
 ) -> Pairs:
     """Positives of the outfits and `ratio` negatives per positive, of the given kind (see the module doc)."""
     if negatives not in NEGATIVE_KINDS:
@@ -82,12 +85,18 @@ def sample_pairs(
     a, b, owner = positive_pairs(groups)
     rng = np.random.default_rng(seed)
     members = _membership(groups)
+    pool = np.unique(np.concatenate(groups))
     if negatives == "same-category":
-        na, nb = _same_category(rng, a, b, owner, members, _row_categories(groups, index, categories), ratio)
+        category_of = _row_categories(groups, index, categories)
+        draw = lambda x, y: _same_category(rng, x, y, owner, members, category_of, ratio)  # noqa: E731
     elif anchored:
-        na, nb = _random_anchored(rng, a, owner, members, np.unique(np.concatenate(groups)), ratio)
+        draw = lambda x, y: _random_anchored(rng, x, owner, members, pool, ratio)  # noqa: E731
     else:
-        na, nb = _random_pairs(rng, a, b, np.unique(np.concatenate(groups)), ratio)
+        draw = lambda x, y: _random_pairs(rng, x, y, pool, ratio)  # noqa: E731
+    na, nb = draw(a, b)
+    if both_sides and (anchored or negatives == "same-category"):
+        nb2, na2 = draw(b, a)
+        na, nb = np.concatenate([na, na2]), np.concatenate([nb, nb2])
     labels = np.concatenate([np.ones(len(a), np.float32), np.zeros(len(na), np.float32)])
     return Pairs(np.concatenate([a, na]), np.concatenate([b, nb]), labels)
 

@@ -9,7 +9,7 @@ checkpoint; a training-curve PNG is written beside it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,49 +19,22 @@ import torch
 import torch.nn.functional as F
 from rich.progress import track
 
-from outfitter.backbones import get_spec
 from outfitter.compat.base import CompatModel, ItemTable, embed_table
 from outfitter.compat.checkpoint import save_checkpoint
 from outfitter.compat.evaluate import compatibility_auc, outfit_scores
 from outfitter.compat.features import item_inputs
-from outfitter.compat.losses import BCELoss, MAPLoss, PairLoss
-from outfitter.compat.mlp import CompatibilityMLP
+from outfitter.compat.losses import PairLoss
 from outfitter.compat.pairs import Pairs, sample_pairs
 from outfitter.compat.plots import plot_training_curves
-from outfitter.compat.polania import PolaniaNet
-from outfitter.datasets.polyvore_outfits import PolyvoreOutfits, check_choice
+from outfitter.compat.registry import get_kind
+from outfitter.compat.slots import OutfitSlots, slot_for_name
+from outfitter.datasets.polyvore_outfits import PolyvoreOutfits
 from outfitter.types import Outfit
 
 log = logging.getLogger(__name__)
 
-MODEL_KINDS = ("mlp", "polania")
 HOLDOUT_FRACTION = 0.2
 EVAL_BATCH = 4096
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """A model's training defaults (the original's settings, SPEC section 1)."""
-
-    epochs: int
-    batch_size: int
-    max_outfits: int | None
-    ratio: int
-    anchored: bool
-    negatives: str
-
-
-# Default negatives, measured on write_synthetic_polyvore(n_outfits=(200, 40, 120), seed=1), efficientnet_lite0 at
-# 32 px, batch 64, test split, mean of seeds 1-3 (AUC / FITB / Recall@10):
-#   MLP (lr 1e-3, 10 epochs):       random 0.976 / 0.903 / 0.427   same-category 0.984 / 0.914 / 0.440
-#   PolaniaNet (lr 1e-3, 5 epochs): random 0.989 / 0.994 / 0.478   same-category 0.987 / 0.994 / 0.490
-# and at 64 px on (200, 40, 40), seed 0, seeds 42 and 7: MLP random 0.977 / 0.900, same-category 0.991 / 0.925;
-# PolaniaNet (lr 1e-4, 10 epochs) random 0.925 / 0.925, same-category 0.918 / 0.925. Same-category negatives
-# help the MLP on every metric; for PolaniaNet the two tie, so it keeps the original's random pairs.
-RECIPES = {
-    "mlp": Recipe(epochs=10, batch_size=1024, max_outfits=None, ratio=1, anchored=True, negatives="same-category"),
-    "polania": Recipe(epochs=20, batch_size=64, max_outfits=5000, ratio=6, anchored=False, negatives="random"),
-}
 
 
 @dataclass
@@ -90,7 +63,7 @@ def train(
     negatives: str | None = None,
     ratio: int | None = None,
     batch_size: int | None = None,
-    lr: float = 1e-4,
+    lr: float | None = None,
     patience: int = 3,
     seed: int = 42,
     cache_dir: str | Path | None = None,
@@ -100,29 +73,35 @@ def train(
     num_workers: int = 0,
     progress: bool = True,
 ) -> TrainResult:
-    """Train `model` ("mlp" or "polania") and write its best checkpoint to `out` (a .pt file) plus curves.
+    """Train a model of a registered kind ("mlp", "polania", "garment", ...) and write its best checkpoint to `out`.
 
-    None for epochs, max_outfits, negatives, ratio or batch_size means the model's default (RECIPES).
-    valid_limit caps the valid-split compatibility questions scored each epoch (None: all).
+    None for epochs, max_outfits, negatives, ratio, batch_size or lr means the kind's recipe. valid_limit caps
+    the valid-split compatibility questions scored each epoch (None: all). The checkpoint's meta also holds the
+    outfit slots learned from the training outfits (which kinds of item are worn together).
     """
-    check_choice(model, MODEL_KINDS, "model")
-    given = {"epochs": epochs, "max_outfits": max_outfits, "negatives": negatives, "ratio": ratio, "batch_size": batch_size}
+    kind = get_kind(model)
+    given = {"epochs": epochs, "max_outfits": max_outfits, "negatives": negatives, "ratio": ratio,
+             "batch_size": batch_size, "lr": lr}
     settings = {
-        **asdict(RECIPES[model]),
+        **asdict(kind.recipe),
         **{key: value for key, value in given.items() if value is not None},
-        "model": model, "backbone": backbone, "lr": lr, "patience": patience, "seed": seed, "image_size": image_size,
+        "model": model, "backbone": backbone, "patience": patience, "seed": seed, "image_size": image_size,
     }
     torch.manual_seed(seed)
-    net = build_model(model, backbone, weights=weights, image_size=image_size)
+    net = kind.fresh(backbone, weights=weights, image_size=image_size)
     data = _prepare(dataset, net, settings, cache_dir, weights, valid_limit, num_workers, progress)
     return _fit(net, data, settings, Path(out), progress)
 
 
 def build_model(kind: str, backbone: str, *, weights: str | Path | None = None, image_size: int | None = None) -> CompatModel:
     """A fresh model of the given kind on the given backbone."""
-    if kind == "mlp":
-        return CompatibilityMLP(get_spec(backbone).dim, backbone=backbone, image_size=image_size)
-    return PolaniaNet(backbone, weights=weights, image_size=image_size)
+    return get_kind(kind).fresh(backbone, weights=weights, image_size=image_size)
+
+
+def learn_slots(dataset: PolyvoreOutfits, outfits: Sequence[Outfit]) -> OutfitSlots:
+    """Which slots people wear together in these outfits (items whose category names no slot are left out)."""
+    slot_of = {item.item_id: slot_for_name(item.category or "") for item in dataset.items()}
+    return OutfitSlots.learn([[slot_of[i] for i in o.item_ids if slot_of.get(i)] for o in outfits])
 
 
 @dataclass
@@ -134,6 +113,8 @@ class _Data:
     holdout: Pairs
     labels: list[int]
     questions: list[list[str]]
+    slots: OutfitSlots
+    resample: Callable[[int], Pairs] | None = None
 
 
 def _prepare(
@@ -141,20 +122,34 @@ def _prepare(
     weights: str | Path | None, valid_limit: int | None, num_workers: int, progress: bool,
 ) -> _Data:
     """Select outfits, compute (or load) item inputs once, and sample the pairs."""
-    chosen, held = split_outfits(dataset.outfits("train"), settings["max_outfits"], settings["seed"])
+    chosen, held = _fit_and_holdout(dataset, settings)
     compatibility = dataset.compatibility("valid")[:valid_limit]
     wanted = {i for o in chosen + held for i in o.item_ids} | {i for _, ids in compatibility for i in ids}
     items = [item for item in dataset.items() if item.item_id in wanted]
     inputs = item_inputs(net, items, cache_dir, weights=weights, num_workers=num_workers, progress=progress)
     categories = {item.item_id: item.category for item in items}
-    options = {key: settings[key] for key in ("negatives", "ratio", "anchored")}
+    options = {key: settings[key] for key in ("negatives", "ratio", "anchored", "both_sides")}
+
+    def draw(seed: int, outfits: Sequence[Outfit] = chosen) -> Pairs:
+        return sample_pairs(outfits, inputs.index, categories=categories, seed=seed, **options)
+
     return _Data(
         inputs=inputs,
-        train=sample_pairs(chosen, inputs.index, categories=categories, seed=settings["seed"], **options),
-        holdout=sample_pairs(held, inputs.index, categories=categories, seed=settings["seed"] + 1, **options),
+        train=draw(settings["seed"]),
+        holdout=draw(settings["seed"] + 1, held),
         labels=[label for label, _ in compatibility],
         questions=[ids for _, ids in compatibility],
+        slots=learn_slots(dataset, chosen + held),
+        resample=(lambda epoch: draw(settings["seed"] + 1000 * epoch)) if settings["resample"] else None,
     )
+
+
+def _fit_and_holdout(dataset: PolyvoreOutfits, settings: dict[str, Any]) -> tuple[list[Outfit], list[Outfit]]:
+    """Outfits to fit, and outfits whose pairs early stopping watches: a fifth of train, or the valid split."""
+    if settings["holdout"] == "valid":
+        usable = [o for o in dataset.outfits("train") if len(o.item_ids) >= 2][: settings["max_outfits"]]
+        return usable, [o for o in dataset.outfits("valid") if len(o.item_ids) >= 2]
+    return split_outfits(dataset.outfits("train"), settings["max_outfits"], settings["seed"])
 
 
 def split_outfits(outfits: Sequence[Outfit], max_outfits: int | None, seed: int) -> tuple[list[Outfit], list[Outfit]]:
@@ -167,8 +162,9 @@ def split_outfits(outfits: Sequence[Outfit], max_outfits: int | None, seed: int)
 
 def _fit(net: CompatModel, data: _Data, settings: dict[str, Any], out: Path, progress: bool) -> TrainResult:
     """The epoch loop with early stopping on validation loss; saves the best checkpoint as it goes."""
-    loss_fn: PairLoss = MAPLoss() if net.kind == "polania" else BCELoss()
-    optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=settings["lr"])
+    loss_fn: PairLoss = get_kind(net.kind).loss()
+    optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=settings["lr"],
+                                 weight_decay=settings["weight_decay"])
     rng = np.random.default_rng(settings["seed"])
     torch.manual_seed(settings["seed"])
     history: list[dict[str, float]] = []
@@ -180,7 +176,8 @@ def _fit(net: CompatModel, data: _Data, settings: dict[str, Any], out: Path, pro
         log.info("epoch %d: train loss %.4f, valid loss %.4f, valid AUC %.4f", epoch, train_loss, row["valid_loss"], row["valid_auc"])
         if row["valid_loss"] < best_loss:
             best_epoch, best_loss, waited = epoch, row["valid_loss"], 0
-            save_checkpoint(net, out, {"hyperparameters": settings, "metrics": row, "history": history})
+            save_checkpoint(net, out, {"hyperparameters": settings, "metrics": row, "history": history,
+                                       "slots": data.slots.to_dict()})
         else:
             waited += 1
             if waited >= settings["patience"]:
@@ -195,7 +192,8 @@ def _train_epoch(
 ) -> float:
     """One shuffled pass over the training pairs; returns the mean batch objective (data term + priors)."""
     net.train()
-    pairs = data.train.take(rng.permutation(len(data.train)))
+    pairs = data.resample(epoch) if data.resample is not None and epoch > 1 else data.train
+    pairs = pairs.take(rng.permutation(len(pairs)))
     total = 0.0
     for rows in track(batches(len(pairs), batch_size), description=f"epoch {epoch}", disable=not progress, transient=True):
         batch = pairs.take(rows)
