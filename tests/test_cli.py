@@ -113,6 +113,43 @@ def test_train_evaluate_complete_and_score_from_the_command_line(tmp_path):
     assert 0 <= json.loads(scored.stdout)["score"] <= 1
 
 
+def test_complete_score_and_evaluate_use_the_shipped_model_without_model(tmp_path):
+    root = write_synthetic_polyvore(tmp_path / "polyvore_outfits", n_outfits=(10, 4, 6))
+    store = tmp_path / "pv"
+    assert runner.invoke(app, ["index", "--polyvore", str(root), "--store", str(store), "--workers", "0"]).exit_code == 0
+    first = _first_item(store)
+    completed = runner.invoke(app, ["complete", "--store", str(store), "--item", first, "--k", "2", "--json"])
+    assert completed.exit_code == 0, completed.output
+    answer = json.loads(completed.stdout.splitlines()[0])
+    assert answer["query_slots"] and answer["query_slots"][0] not in answer["categories"]
+    evaluated = runner.invoke(app, ["evaluate", "--polyvore", str(root), "--json", "--workers", "0",
+                                    "--cache", str(tmp_path / "cache"), "--roc", str(tmp_path / "roc.png")])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert set(json.loads(evaluated.stdout.strip().splitlines()[-1])) >= {"auc", "fitb_accuracy"}
+
+
+def test_two_items_of_one_slot_clash_on_the_command_line(tmp_path):
+    root = write_synthetic_polyvore(tmp_path / "polyvore_outfits", n_outfits=(10, 4, 6))
+    store = tmp_path / "pv"
+    assert runner.invoke(app, ["index", "--polyvore", str(root), "--store", str(store), "--workers", "0"]).exit_code == 0
+    from outfitter import CatalogStore
+
+    opened = CatalogStore.open(store)
+    first = _first_item(store)
+    same = [i for i in opened.ids() if opened.get(i).category == opened.get(first).category and i != first][0]
+    scored = runner.invoke(app, ["score-outfit", "--store", str(store), "--item", first, "--item", same])
+    assert scored.exit_code == 0, scored.output
+    assert "clashes" in scored.stdout and "cannot be worn together" in scored.stdout
+
+
+def test_unknown_category_is_refused_in_one_line(tmp_path):
+    root = write_synthetic_polyvore(tmp_path / "polyvore_outfits", n_outfits=(6, 2, 2))
+    store = tmp_path / "pv"
+    assert runner.invoke(app, ["index", "--polyvore", str(root), "--store", str(store), "--workers", "0"]).exit_code == 0
+    result = runner.invoke(app, ["complete", "--store", str(store), "--item", _first_item(store), "--category", "Shoez"])
+    assert result.exit_code == 2 and "unknown category 'Shoez'" in result.stderr
+
+
 def test_serve_refuses_a_missing_store_in_one_line(tmp_path):
     result = runner.invoke(app, ["serve", "--store", str(tmp_path / "none")])
     assert result.exit_code == 2 and "no catalogue store" in result.stderr

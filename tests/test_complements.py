@@ -71,11 +71,14 @@ def test_ranking_over_several_segments_equals_pairwise_scoring(store, model):
     store.delete(["item3", "item6"])
     complements = Complements(CatalogStore.open(store.root), model, {})
     query = complements.query_embeddings(["item0"])
-    found = complements.rank(query, exclude=["item0"], categories=["tops", "shoes"], k=5)
+    found = complements.rank(query, exclude=["item0"], targets={"tops": ["tops"], "shoes": ["shoes"],
+                                                                 "either": ["tops", "shoes"]}, k=5)
     store = CatalogStore.open(store.root)
     assert [i for i, _ in found["tops"]] == pairwise_best(store, model, "item0", "tops", 5)
     assert [i for i, _ in found["shoes"]] == pairwise_best(store, model, "item0", "shoes", 5)
     assert "item3" not in [i for i, _ in found["tops"]]
+    best_of_both = sorted(found["tops"] + found["shoes"], key=lambda hit: -hit[1])[:5]
+    assert found["either"] == best_of_both
 
 
 def test_another_model_gets_its_own_tables(store, model):

@@ -27,11 +27,11 @@ def small_demo_data(tmp_path, per_class: int = 6):
 
 def test_demo_indexes_queries_and_draws(tmp_path):
     out = io.StringIO()
-    pictures = run_demo(tmp_path / "demo", k=3, data=small_demo_data(tmp_path), epochs=2,
-                        console=Console(file=out, width=120))
+    pictures = run_demo(tmp_path / "demo", k=3, data=small_demo_data(tmp_path), console=Console(file=out, width=120))
     text = out.getvalue()
     assert "query:" in text and "category precision@3" in text and "contact sheet written" in text
-    assert "rule-made demo outfits" in text and "AUC" in text and "goes with" in text
+    assert "what goes with it" in text and "looks like" in text and "outfit score" in text
+    assert "as an outfit: clashes" in text
     for picture in pictures:
         sheet = Image.open(picture)
         assert sheet.format == "PNG" and sheet.width > 300

@@ -90,5 +90,63 @@ def test_bad_requests_are_input_errors(catalog, store):
         catalog.complementary(item_ids=["nope"])
     with pytest.raises(InputError, match="at least two items"):
         catalog.score_outfit(item_ids=["tops/tops0"])
-    with pytest.raises(InputError, match="no compatibility model"):
-        Catalog.open(store).complementary(item_ids=["tops/tops0"])
+    with pytest.raises(InputError, match="compatibility model not found"):
+        Catalog.open(store, model=store / "missing.pt")
+
+
+SHOP = {"dress": "tops", "pants": "bottoms", "t-shirt": "tops", "sneakers": "shoes", "handbag": "shoes"}
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    """A shop catalogue with its own category names (drawn photos), indexed; the shipped model answers."""
+    from tests.drawing import COLOURS, draw_item
+
+    root = tmp_path_factory.mktemp("shop")
+    for c, (category, shape) in enumerate(SHOP.items()):
+        (root / category).mkdir()
+        for i, colour in enumerate(COLOURS.values()):
+            draw_item(shape, colour, seed=10 * c + i).save(root / category / f"{category}{i}.jpg")
+    index_items(read_folder(root), root / "store", workers=0, progress=False)
+    return root
+
+
+def test_default_model_completes_a_dress_with_slots_that_go_with_it(shop):
+    catalog = Catalog.open(shop / "store")
+    found = catalog.complementary(item_ids=["dress/dress0"], k=2)
+    assert set(found) <= {"shoes", "bags", "outerwear", "hats", "sunglasses", "accessories", "jewellery", "scarves"}
+    assert set(found) == {"shoes", "bags"} and list(found)[0] == "shoes"  # shoes are worn with dresses most
+    assert {h.category for h in found["shoes"]} <= {"sneakers"} and {h.category for h in found["bags"]} == {"handbag"}
+
+
+def test_default_model_tells_a_photo_slot_and_asked_categories_are_rows(shop):
+    catalog = Catalog.open(shop / "store")
+    assert catalog.query_slots(["pants/pants1"]) == ["bottoms"]
+    found = catalog.complementary(images=[shop / "t-shirt" / "t-shirt0.jpg"], categories=["pants"], k=3)
+    assert list(found) == ["pants"] and len(found["pants"]) == 3
+
+
+def test_two_pairs_of_trousers_clash_and_a_real_look_gets_a_verdict(shop):
+    catalog = Catalog.open(shop / "store")
+    clash = catalog.score_outfit(item_ids=["pants/pants0", "pants/pants1", "sneakers/sneakers0"])
+    assert clash.verdict == "clashes" and clash.clashes == [("pants/pants0", "pants/pants1")]
+    assert clash.pairs[0][2] == 0.0
+    look = catalog.score_outfit(item_ids=["t-shirt/t-shirt0", "pants/pants0", "sneakers/sneakers0"])
+    assert look.verdict in ("goes well", "so-so", "clashes") and not look.clashes
+
+
+def test_unknown_ids_and_categories_are_refused_before_the_catalogue_is_embedded(shop):
+    catalog = Catalog.open(shop / "store")
+    with pytest.raises(InputError, match="unknown category 'Shoes'; the catalogue has: dress, handbag"):
+        catalog.complementary(item_ids=["dress/dress0"], categories=["Shoes"])
+    with pytest.raises(InputError, match="unknown item id 'nope'"):
+        catalog.score_outfit(item_ids=["nope", "dress/dress0"])
+    assert catalog._complements is None
+
+
+def test_a_slot_mapping_file_overrides_names(shop, tmp_path):
+    mapping = tmp_path / "slots.csv"
+    mapping.write_text("category,slot\nhandbag,accessories\n")
+    catalog = Catalog.open(shop / "store", slots=mapping)
+    assert catalog.query_slots(["handbag/handbag0"]) == ["accessories"]
+    assert "bags" not in catalog.complementary(item_ids=["dress/dress0"], k=1)

@@ -155,7 +155,10 @@ def tune(
     console.print(f"index with it: outfitter index {source} --store STORE --backbone {report.path}")
 
 
-ModelOpt = Annotated[Path, typer.Option("--model", help="Compatibility model checkpoint (from `outfitter train`).")]
+ModelOpt = Annotated[Optional[Path], typer.Option(
+    "--model", help="Compatibility model checkpoint from `outfitter train` (default: the shipped one).")]
+SlotsOpt = Annotated[Optional[Path], typer.Option(
+    "--slots", help="JSON or CSV file mapping your categories to outfit slots (default: by name, then by photo).")]
 ImagesOpt = Annotated[Optional[list[Path]], typer.Option("--image", help="Photo of an outfit item (repeatable).")]
 ItemsOpt = Annotated[Optional[list[str]], typer.Option("--item", help="Catalogue item id of an outfit item (repeatable).")]
 
@@ -165,7 +168,7 @@ ItemsOpt = Annotated[Optional[list[str]], typer.Option("--item", help="Catalogue
 def train(
     polyvore: Annotated[Path, typer.Option(help="Polyvore Outfits root (polyvore_outfits/).")],
     out: Annotated[Path, typer.Option(help="Checkpoint file to write (a training-curve PNG goes beside it).")],
-    model: Annotated[str, typer.Option(help="mlp (CompatibilityMLP) or polania (PolaniaNet).")] = "mlp",
+    model: Annotated[str, typer.Option(help="Model kind: garment (the default's), mlp (CompatibilityMLP) or polania (PolaniaNet).")] = "mlp",
     version: Annotated[str, typer.Option(help="nondisjoint or disjoint.")] = "nondisjoint",
     backbone: BackboneOpt = "efficientnet_lite0",
     weights: WeightsOpt = None,
@@ -194,21 +197,23 @@ def train(
 @reports_errors
 def evaluate(
     polyvore: Annotated[Path, typer.Option(help="Polyvore Outfits root.")],
-    model: ModelOpt,
+    model: ModelOpt = None,
     version: Annotated[str, typer.Option(help="nondisjoint or disjoint.")] = "nondisjoint",
     split: Annotated[str, typer.Option(help="train, valid or test.")] = "test",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line of metrics.")] = False,
-    roc: Annotated[Optional[Path], typer.Option(help="ROC-curve PNG (default: beside the model).")] = None,
+    roc: Annotated[Optional[Path], typer.Option(help="ROC-curve PNG (default: beside the model; for the shipped one, here).")] = None,
     max_recall_targets: Annotated[Optional[int], typer.Option(min=1, help="Sample N targets for Recall@K (default: all).")] = None,
     cache: Annotated[Path, typer.Option(help="Where item features are cached.")] = Path(".outfitter-cache"),
     weights: WeightsOpt = None,
     workers: Annotated[int, typer.Option(min=0, help="Decoding processes.")] = 1,
 ) -> None:
-    """Compatibility AUC, FITB accuracy and complementary Recall@10/30/50 of a model on a split."""
+    """Compatibility AUC, FITB accuracy and complementary Recall@10/30/50 of a model (default: the shipped one)."""
     from outfitter.compat import evaluate as evaluate_model
+    from outfitter.compat.checkpoint import shipped_model_path
     from outfitter.datasets import PolyvoreOutfits
 
-    roc = roc or model.with_name(f"{model.stem}-roc-{split}.png")
+    roc = roc or (model.with_name(f"{model.stem}-roc-{split}.png") if model else Path(f"default-roc-{split}.png"))
+    model = model or shipped_model_path()
     metrics = evaluate_model(PolyvoreOutfits(polyvore, version, on_missing=_warn), split, model, cache, roc_path=roc,
                              max_recall_targets=max_recall_targets, weights=weights, num_workers=workers,
                              progress=not as_json)
@@ -228,26 +233,29 @@ def evaluate(
 @reports_errors
 def complete(
     store: StoreOpt,
-    model: ModelOpt,
     image: ImagesOpt = None,
     item: ItemsOpt = None,
-    category: Annotated[Optional[list[str]], typer.Option("--category", help="Target category (repeatable; default: all others).")] = None,
-    k: Annotated[int, typer.Option("--k", min=1, help="Results per category.")] = 5,
+    model: ModelOpt = None,
+    category: Annotated[Optional[list[str]], typer.Option("--category", help="Target category (repeatable; default: one row per outfit slot that goes with the query).")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="Results per row.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
     sheet: Annotated[Optional[Path], typer.Option(help="Also write a contact-sheet PNG here.")] = None,
+    slots: SlotsOpt = None,
     weights: WeightsOpt = None,
 ) -> None:
-    """Recommend items that complete an outfit, per target category."""
+    """Recommend items that complete an outfit: one row per outfit slot that goes with the query."""
     from outfitter.recommend import Catalog
 
-    catalog = Catalog.open(store, model=model, weights=weights)
+    catalog = Catalog.open(store, model=model, weights=weights, slots=slots)
+    query_slots = catalog.query_slots(item or [], image or [])
     found = catalog.complementary(item_ids=item or [], images=image or [], categories=category, k=k)
     if as_json:
-        print(json.dumps({"query": [*(item or []), *map(str, image or [])],
+        print(json.dumps({"query": [*(item or []), *map(str, image or [])], "query_slots": query_slots,
                           "categories": {c: [h.to_dict() for h in hits] for c, hits in found.items()}}))
     else:
-        for cat, hits in found.items():
-            console.print(hits_table(f"goes with the query: {cat}", hits))
+        console.print(f"query slots: {', '.join(s or 'unknown' for s in query_slots)}")
+        for row, hits in found.items():
+            console.print(hits_table(f"goes with the query: {row}", hits))
     if sheet:
         from outfitter.sheets import SheetCell, contact_sheet
 
@@ -261,20 +269,25 @@ def complete(
 @reports_errors
 def score_outfit(
     store: StoreOpt,
-    model: ModelOpt,
+    model: ModelOpt = None,
     image: ImagesOpt = None,
     item: ItemsOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    slots: SlotsOpt = None,
     weights: WeightsOpt = None,
 ) -> None:
-    """Score how well items go together (mean pairwise compatibility), with every pair's score."""
+    """Score how well items go together: a verdict, the mean pairwise compatibility and every pair's score."""
     from outfitter.recommend import Catalog
 
-    result = Catalog.open(store, model=model, weights=weights).score_outfit(item_ids=item or [], images=image or [])
+    catalog = Catalog.open(store, model=model, weights=weights, slots=slots)
+    result = catalog.score_outfit(item_ids=item or [], images=image or [])
     if as_json:
         print(json.dumps(result.to_dict()))
         return
-    console.print(f"outfit score: [bold]{result.score:.3f}[/bold]")
+    verdict = f"[bold]{result.verdict}[/bold] " if result.verdict else ""
+    console.print(f"outfit: {verdict}(score {result.score:.3f})")
+    for a, b in result.clashes:
+        console.print(f"  [red]{a} and {b} cannot be worn together (same kind of item, or never worn together)[/red]")
     for a, b, p in result.pairs:
         console.print(f"  {a} + {b}: {p:.3f}")
 
@@ -288,7 +301,8 @@ ApiKeyOpt = Annotated[Optional[str], typer.Option(envvar="OUTFITTER_API_KEY", he
 @reports_errors
 def serve(
     store: StoreOpt,
-    model: Annotated[Optional[Path], typer.Option(help="Compatibility model for complementary items and outfit scores.")] = None,
+    model: ModelOpt = None,
+    slots: SlotsOpt = None,
     host: HostOpt = "127.0.0.1",
     port: PortOpt = 8000,
     api_key: ApiKeyOpt = None,
@@ -299,8 +313,8 @@ def serve(
     from outfitter.service import create_app
     from outfitter.service import serve as run_server
 
-    app_ = create_app(store, model=model, api_key=api_key, max_upload_bytes=int(max_upload_mb * 1024 * 1024),
-                      weights=weights)
+    app_ = create_app(store, model=model, slots=slots, api_key=api_key,
+                      max_upload_bytes=int(max_upload_mb * 1024 * 1024), weights=weights)
     console.print(f"serving {store} on http://{host}:{port}/ (API docs at /docs)")
     run_server(app_, host=host, port=port)
 
@@ -315,12 +329,12 @@ def demo(
     port: PortOpt = 8000,
     api_key: ApiKeyOpt = None,
 ) -> None:
-    """Index the shipped demo catalogue offline, query it, train a demo model, and write contact sheets."""
+    """Index the shipped demo catalogue offline, find similar and complementary items, write contact sheets."""
     from outfitter.demo import run_demo
 
     run_demo(out, k=k, console=console)
     if serve_after:
-        serve(store=out / "store", model=out / "demo-mlp.pt", host=host, port=port, api_key=api_key)
+        serve(store=out / "store", host=host, port=port, api_key=api_key)
 
 
 def _warn(message: str) -> None:

@@ -16,7 +16,6 @@ from outfitter.sheets import SheetCell, contact_sheet
 from outfitter.types import Hit, Item
 
 DEMO_QUERIES_SHOWN = 4
-DEMO_EPOCHS = 30
 
 
 def demo_data() -> Path:
@@ -30,8 +29,7 @@ def demo_catalog(out: Path, data: Path, *, progress: bool = True) -> Catalog:
     return Catalog.open(out / "store")
 
 
-def run_demo(out: Path, *, k: int = 5, data: Path | None = None, epochs: int = DEMO_EPOCHS,
-             console: Console | None = None) -> list[Path]:
+def run_demo(out: Path, *, k: int = 5, data: Path | None = None, console: Console | None = None) -> list[Path]:
     """Run the whole demo on `data` (default: the shipped photos); returns the pictures it wrote."""
     console = console or Console()
     data = data or demo_data()
@@ -47,44 +45,41 @@ def run_demo(out: Path, *, k: int = 5, data: Path | None = None, epochs: int = D
     sheet = contact_sheet([(f"{q.category}", [SheetCell(q.path, ("query",))] + [SheetCell.from_hit(h) for h in hits])
                            for q, hits in results], out / "similar.png", title="outfitter: similar items")
     console.print(f"contact sheet written to [bold]{sheet}[/bold]")
-    model = train_demo_model(catalog, out, console, epochs=epochs)
-    return [sheet, show_complementary(Catalog.open(out / "store", model=model), queries, out, console)]
+    return [sheet, show_complementary(catalog, queries, out, console, k=min(k, 3))]
 
 
-def train_demo_model(catalog: Catalog, out: Path, console: Console, *, epochs: int = DEMO_EPOCHS) -> Path:
-    """Make rule-made outfits of the demo catalogue, train a CompatibilityMLP on them, and report its test metrics."""
-    from outfitter.compat import evaluate, train
-    from outfitter.datasets import PolyvoreOutfits
-    from outfitter.datasets.polyvore_export import write_polyvore
-    from outfitter.demo_outfits import demo_splits
-
-    items = [catalog.store.get(i) for i in catalog.store.ids()]
-    splits = demo_splits(items)
-    root = write_polyvore(out / "outfits", items, splits)
-    console.print(f"[bold]complementary items[/bold]: {sum(len(s.outfits) for s in splits.values())} rule-made demo "
-                  f"outfits written in Polyvore format to {root}; training a CompatibilityMLP")
-    dataset = PolyvoreOutfits(root)
-    result = train(dataset, model="mlp", out=out / "demo-mlp.pt", epochs=epochs, batch_size=64, lr=1e-3,
-                   cache_dir=out / "cache", progress=False)
-    metrics = evaluate(dataset, "test", result.checkpoint, out / "cache", progress=False)
-    console.print(f"demo model on its held-out rule-made outfits: AUC {metrics['auc']:.3f}, "
-                  f"FITB accuracy {metrics['fitb_accuracy']:.3f} (chance 0.25); curves in {result.curves}")
-    return result.checkpoint
-
-
-def show_complementary(catalog: Catalog, queries: list[Item], out: Path, console: Console) -> Path:
-    """Complete an outfit for a few query photos; print them and draw one row per category."""
+def show_complementary(catalog: Catalog, queries: list[Item], out: Path, console: Console, *, k: int = 3) -> Path:
+    """What completes each query photo with the shipped model: one row per outfit slot, then two outfit verdicts."""
+    console.print("[bold]what goes with it[/bold] (shipped GarmentNet, learned from real street outfits)")
     rows = []
-    for query in queries[:DEMO_QUERIES_SHOWN]:
-        found = catalog.complementary(images=[query.path], k=3)
-        picks = {cat: hits[0] for cat, hits in found.items() if hits}
-        console.print(f"goes with {Path(query.path).name} ({query.category}): " +
-                      ", ".join(f"{cat} {hit.item_id} ({hit.score:.2f})" for cat, hit in picks.items()))
-        rows.append((f"{query.category} ->", [SheetCell(query.path, ("query",))] +
-                     [SheetCell(h.path, (cat, h.item_id, f"{h.score:.3f}")) for cat, h in picks.items()]))
-    sheet = contact_sheet(rows, out / "complementary.png", title="outfitter: what goes with it (best item per category)")
+    for query in queries:
+        found = catalog.complementary(images=[query.path], k=k)
+        slot = catalog.query_slots(images=[query.path])[0]
+        console.print(f"{Path(query.path).name} ({query.category}, looks like {slot}): " +
+                      ", ".join(f"{row} {hits[0].item_id} ({hits[0].category})" for row, hits in found.items() if hits))
+        if len(rows) < DEMO_QUERIES_SHOWN * 4:
+            rows += [(row, [SheetCell(query.path, ("query", query.category))] +
+                      [SheetCell.from_hit(h) for h in hits]) for row, hits in found.items() if hits]
+        if query is queries[0]:
+            show_verdicts(catalog, query, found, console)
+    sheet = contact_sheet(rows, out / "complementary.png", title="outfitter: what completes the look (one row per slot)")
     console.print(f"contact sheet written to [bold]{sheet}[/bold]")
     return sheet
+
+
+def show_verdicts(catalog: Catalog, query: Item, found: dict[str, list[Hit]], console: Console) -> None:
+    """Score the query with its best picks, and the query with two items of one slot (a clash)."""
+    picks = [hits[0].item_id for hits in found.values() if hits]
+    good = catalog.score_outfit(item_ids=picks, images=[query.path])
+    console.print(f"outfit score of {Path(query.path).name} with those picks: {good.verdict} ({good.score:.2f})")
+    by_slot = {}
+    for item_id in catalog.store.ids():
+        slot = catalog.query_slots([item_id])[0]
+        by_slot.setdefault(slot, []).append(item_id)
+        if len(by_slot[slot]) == 2:
+            clash = catalog.score_outfit(item_ids=by_slot[slot])
+            console.print(f"two {slot} ({', '.join(by_slot[slot])}) as an outfit: {clash.verdict} ({clash.score:.2f})")
+            return
 
 
 def _table(query: Item, hits: list[Hit]) -> Table:

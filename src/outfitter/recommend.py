@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +10,8 @@ from PIL import Image
 
 from outfitter.backbones import Backbone, create_backbone
 from outfitter.catalog.store import CatalogStore
+from outfitter.compat.checkpoint import shipped_model_path
+from outfitter.compat.slots import read_slot_mapping
 from outfitter.complements import Complements, OutfitScore
 from outfitter.config import DECODE_SIDE
 from outfitter.errors import InputError
@@ -18,30 +20,37 @@ from outfitter.search.select import open_index
 from outfitter.types import Hit
 
 ImageInput = str | Path | bytes | Image.Image
+STORE_SLOTS = "slots.json"  # a store's own category -> slot mapping, used when none is given
 
 
 class Catalog:
     """A store plus the backbone that made its vectors and an index over them: `Catalog.open(dir).similar(...)`."""
 
     def __init__(self, store: CatalogStore, *, backbone: Backbone | None = None, index=None, weights=None,
-                 model: str | Path | None = None) -> None:
+                 model: str | Path | None = None, slots: str | Path | Mapping[str, str] | None = None,
+                 progress: bool = True) -> None:
         self.store = store
         self._backbone = backbone
         self._weights = weights
         self.index = index or open_index(store)
-        self.model_path = Path(model) if model is not None else None
+        self.model_path = Path(model) if model is not None else shipped_model_path()
+        self._slot_mapping = _slot_mapping(store, slots)
+        self._progress = progress
         self._complements: Complements | None = None
 
     @classmethod
-    def open(cls, root: str | Path, *, model: str | Path | None = None, weights: str | Path | None = None) -> "Catalog":
-        """Open the store in `root`, with a compatibility model checkpoint for complementary queries if given.
+    def open(cls, root: str | Path, *, model: str | Path | None = None, weights: str | Path | None = None,
+             slots: str | Path | Mapping[str, str] | None = None, progress: bool = True) -> "Catalog":
+        """Open the store in `root` with a compatibility model (default: the shipped one) for complementary queries.
 
-        The backbone is built on the first image query (with `weights` if given), the model's catalogue
-        embeddings on the first complementary query.
+        `slots` maps the shop's categories to outfit slots (a dict, or a JSON/CSV file; default: the store's
+        `slots.json` if any, then the category names, then the categories' photos). The backbone is built on
+        the first image query (with `weights` if given), the model's catalogue embeddings on the first
+        complementary query.
         """
         if model is not None and not Path(model).is_file():
             raise InputError("compatibility model not found", path=model)
-        return cls(CatalogStore.open(root), weights=weights, model=model)
+        return cls(CatalogStore.open(root), weights=weights, model=model, slots=slots, progress=progress)
 
     @property
     def has_model(self) -> bool:
@@ -50,10 +59,9 @@ class Catalog:
     @property
     def complements(self) -> Complements:
         """The compatibility model bound to this catalogue, loaded on first use."""
-        if self.model_path is None:
-            raise InputError("this catalogue has no compatibility model: open it with model=FILE (outfitter train makes one)")
         if self._complements is None:
-            self._complements = Complements.load(self.store, self.model_path, backbone=self._backbone)
+            self._complements = Complements.load(self.store, self.model_path, backbone=self._backbone,
+                                                 slot_mapping=self._slot_mapping, progress=self._progress)
         return self._complements
 
     @property
@@ -96,28 +104,56 @@ class Catalog:
         categories: Sequence[str] | None = None,
         k: int = 5,
     ) -> dict[str, list[Hit]]:
-        """Top-k items per category that go with a partial outfit (catalogue items and/or photos).
+        """Top-k items that go with a partial outfit (catalogue items and/or photos), one row per outfit slot.
 
-        Categories default to every catalogue category the query does not already cover (a photo's
-        category is taken from its nearest catalogue neighbours).
+        Rows are the slots worn with every query item, most worn first (a dress gets shoes, bags, outerwear...,
+        never trousers or another dress); each ranks all catalogue categories of that slot. A photo's slot is
+        predicted from the photo. Given `categories`, there is one row per asked category instead.
         """
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}", field="k")
         item_ids, pictures = list(item_ids or []), [self._picture(im) for im in images or []]
-        query = self.complements.query_embeddings(item_ids, pictures)
-        if categories is None:
-            covered = {self.store.get(i).category for i in item_ids} | {self._guess_category(p) for p in pictures}
-            categories = [c for c in self.store.category_names if c not in covered]
-        ranked = self.complements.rank(query, exclude=item_ids, categories=list(categories), k=k)
-        return {cat: [self._hit(i, s) for i, s in found] for cat, found in ranked.items()}
+        self._check_items(item_ids)
+        self._check_categories(categories)
+        complements = self.complements
+        photo_slots = complements.photo_slots(pictures)
+        query = complements.query_embeddings(item_ids, pictures)
+        covered = [self.store.get(i).category for i in item_ids]
+        if complements.rules.slots is None:
+            covered += [self._guess_category(p) for p in pictures]
+        targets = complements.rules.targets(complements.item_slots(item_ids) + photo_slots, covered, categories)
+        ranked = complements.rank(query, exclude=item_ids, targets=targets, k=k)
+        return {row: [self._hit(i, s) for i, s in found] for row, found in ranked.items()}
+
+    def query_slots(self, item_ids: Sequence[str] = (), images: Sequence[ImageInput] = ()) -> list[str | None]:
+        """The outfit slot of each catalogue item (from its category) and each photo (predicted)."""
+        pictures = [self._picture(im) for im in images]
+        return self.complements.item_slots(list(item_ids)) + self.complements.photo_slots(pictures)
 
     def score_outfit(self, item_ids: Sequence[str] | None = None, images: Sequence[ImageInput] | None = None) -> OutfitScore:
-        """How well the items go together: mean pairwise compatibility probability, with every pair's score."""
+        """How well the items go together: mean pairwise probability (a clashing pair, such as two pairs of
+        trousers, counts 0), every pair's score, and a verdict (goes well / so-so / clashes)."""
         item_ids, images = list(item_ids or []), list(images or [])
+        self._check_items(item_ids)
         pictures = [self._picture(im) for im in images]
-        query = self.complements.query_embeddings(item_ids, pictures)
+        complements = self.complements
+        photo_slots = complements.photo_slots(pictures)
+        query = complements.query_embeddings(item_ids, pictures)
         labels = item_ids + [_label(im, n) for n, im in enumerate(images, 1)]
-        return self.complements.score(query, labels)
+        return complements.score(query, labels, complements.item_slots(item_ids) + photo_slots)
+
+    def _check_categories(self, categories: Sequence[str] | None) -> None:
+        """Refuse unknown category names before any long work, listing the catalogue's."""
+        unknown = [c for c in categories or () if c not in self.store.category_names]
+        if unknown:
+            raise InputError(f"unknown category {unknown[0]!r}; the catalogue has: "
+                             f"{', '.join(sorted(self.store.category_names))}", field="categories")
+
+    def _check_items(self, item_ids: Sequence[str]) -> None:
+        """Refuse unknown item ids before any long work (binding a model embeds the whole catalogue)."""
+        unknown = [i for i in item_ids if i not in self.store]
+        if unknown:
+            raise InputError(f"unknown item id {unknown[0]!r} in store {self.store.root}", field="item_ids")
 
     def _picture(self, image: ImageInput) -> Image.Image:
         return image.convert("RGB") if isinstance(image, Image.Image) else load_image(image, at_least=DECODE_SIDE)
@@ -130,6 +166,13 @@ class Catalog:
     def _hit(self, item_id: str, score: float) -> Hit:
         item = self.store.get(item_id)
         return Hit(item_id, round(float(score), 6), item.category, item.path)
+
+
+def _slot_mapping(store: CatalogStore, slots: str | Path | Mapping[str, str] | None) -> dict[str, str] | None:
+    """The user's category -> slot mapping: the one given, else the store's own slots.json, else None."""
+    if slots is None and (store.root / STORE_SLOTS).is_file():
+        slots = store.root / STORE_SLOTS
+    return read_slot_mapping(slots) if isinstance(slots, (str, Path)) else (dict(slots) if slots else None)
 
 
 def _label(image: ImageInput, number: int) -> str:
