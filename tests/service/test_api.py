@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.service.conftest import VERDICTS
+
 
 def _upload(path, name="photo.jpg"):
     return {"image": (name, path.read_bytes(), "image/jpeg")}
@@ -33,16 +35,17 @@ def test_similar_in_one_category(client, photos):
     assert len(hits) == 4 and {h["category"] for h in hits} == {"bottoms"}
 
 
-def test_complementary_fills_the_other_categories(client):
-    results = client.post("/complementary?k=2", json={"item_ids": ["tops/tops0"]}).json()["results"]
-    assert sorted(results) == ["bottoms", "shoes"]
-    assert all(len(hits) == 2 and {h["category"] for h in hits} == {c} for c, hits in results.items())
+def test_complementary_fills_the_slots_worn_with_the_query(client):
+    body = client.post("/complementary?k=2", json={"item_ids": ["tops/tops0"]}).json()
+    assert list(body["results"]) == ["bottoms", "shoes"] and body["query_slots"] == ["tops"]
+    assert all(len(hits) == 2 and {h["category"] for h in hits} == {c} for c, hits in body["results"].items())
 
 
 def test_complementary_in_chosen_categories_from_a_photo(client, photos):
     response = client.post("/complementary?k=3", files=_upload(photos["tops/tops2"]), data={"categories": ["shoes"]})
     assert response.status_code == 200, response.text
     assert list(response.json()["results"]) == ["shoes"] and len(response.json()["results"]["shoes"]) == 3
+    assert response.json()["query_slots"] == ["tops"]
 
 
 def test_complementary_never_returns_the_query_items(client):
@@ -55,6 +58,10 @@ def test_outfit_score_of_items(client):
     body = client.post("/outfit-score", json={"item_ids": ["tops/tops0", "bottoms/bottoms0", "shoes/shoes0"]}).json()
     assert 0.0 <= body["score"] <= 1.0 and len(body["pairs"]) == 3
     assert body["score"] == pytest.approx(sum(p["score"] for p in body["pairs"]) / 3, abs=1e-5)
+    expected = "goes well" if body["score"] >= VERDICTS["goes well"] else (
+        "so-so" if body["score"] >= VERDICTS["so-so"] else "clashes")
+    assert body["verdict"] == expected and body["clashes"] == []
+    assert body["query_slots"] == ["tops", "bottoms", "shoes"]
 
 
 def test_outfit_score_of_photos_and_items(client, photos):
@@ -62,7 +69,10 @@ def test_outfit_score_of_photos_and_items(client, photos):
              ("image", ("b.jpg", photos["bottoms/bottoms1"].read_bytes(), "image/jpeg"))]
     response = client.post("/outfit-score", files=files, data={"item_ids": "shoes/shoes2"})
     assert response.status_code == 200, response.text
-    assert len(response.json()["pairs"]) == 3
+    body = response.json()
+    assert len(body["pairs"]) == 3 and body["query_slots"] == ["shoes", "tops", "bottoms"]
+    assert {(p["a"], p["b"]) for p in body["pairs"]} == {("shoes/shoes2", "image 1"), ("shoes/shoes2", "image 2"),
+                                                         ("image 1", "image 2")}
 
 
 def test_items_page_through_the_catalogue(client):
@@ -99,3 +109,6 @@ def test_docs_work_offline(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/similar", "/complementary", "/outfit-score", "/items", "/health"} <= set(paths)
     assert "multipart/form-data" in paths["/similar"]["post"]["requestBody"]["content"]
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert {"results", "query_slots"} <= set(schemas["ComplementaryResponse"]["properties"])
+    assert {"score", "verdict", "pairs", "clashes"} <= set(schemas["OutfitScoreResponse"]["properties"])

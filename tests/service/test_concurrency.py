@@ -23,7 +23,7 @@ async def _served(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-def test_a_streamed_body_is_refused_once_past_the_limit(store):
+def test_a_streamed_body_is_refused_once_past_the_limit(store, model):
     sent = 0
 
     async def body() -> AsyncIterator[bytes]:
@@ -34,7 +34,7 @@ def test_a_streamed_body_is_refused_once_past_the_limit(store):
             yield b"\0" * CHUNK
 
     async def main() -> httpx.Response:
-        async with _served(create_app(store, max_upload_bytes=4 * CHUNK)) as client:
+        async with _served(create_app(store, model=model, max_upload_bytes=4 * CHUNK)) as client:
             headers = {"content-type": "multipart/form-data; boundary=x"}
             return await client.post("/similar", content=body(), headers=headers)
 
@@ -43,8 +43,8 @@ def test_a_streamed_body_is_refused_once_past_the_limit(store):
     assert sent <= 5
 
 
-def test_model_work_leaves_the_event_loop_free(store):
-    app = create_app(store)
+def test_model_work_leaves_the_event_loop_free(store, model):
+    app = create_app(store, model=model)
     release = threading.Event()
 
     async def main() -> None:

@@ -1,4 +1,4 @@
-"""Every error code: 404 unknown items, 422 bad input and images, 413 big bodies, 415, 401, 503; the server lives on."""
+"""Every error code: 404 unknown items, 422 bad input and images, 413 big bodies, 415, 401; the server lives on."""
 
 from __future__ import annotations
 
@@ -99,15 +99,6 @@ def test_an_image_over_the_pixel_limit_is_422(small_client):
     assert response.status_code == 422 and "possibly a decompression bomb" in response.json()["detail"]
 
 
-def test_complements_without_a_model_are_503(bare_client):
-    assert bare_client.get("/health").json()["has_model"] is False
-    for path, body in (("/complementary", {"item_ids": ["tops/tops0"]}),
-                       ("/outfit-score", {"item_ids": ["tops/tops0", "shoes/shoes0"]})):
-        response = bare_client.post(path, json=body)
-        assert response.status_code == 503 and "no compatibility model" in response.json()["detail"]
-    assert bare_client.post("/similar", json={"item_id": "tops/tops0"}).status_code == 200
-
-
 @pytest.mark.parametrize("method, path", [
     ("POST", "/similar"), ("POST", "/complementary"), ("POST", "/outfit-score"),
     ("GET", "/items"), ("GET", "/items/tops/tops0"), ("GET", "/items/tops/tops0/image"),
@@ -136,11 +127,21 @@ def test_page_docs_and_health_stay_public(keyed_client):
     assert keyed_client.get("/health").json()["auth"] is True
 
 
-def test_a_missing_store_or_model_fails_at_creation(store, tmp_path):
+def test_a_missing_store_model_or_slot_mapping_fails_at_creation(store, model, tmp_path, monkeypatch):
     with pytest.raises(StoreError, match="no catalogue store"):
         create_app(tmp_path / "nowhere")
     with pytest.raises(InputError, match="compatibility model not found"):
         create_app(store, model=tmp_path / "none.pt")
+    with pytest.raises(InputError, match="slot mapping file not found"):
+        create_app(store, model=model, slots=tmp_path / "none.json")
+    (tmp_path / "slots.csv").write_text("category,slot\ntops,tops\nbottoms,trousers\n")
+    with pytest.raises(InputError, match="unknown slot 'trousers'") as error:
+        create_app(store, model=model, slots=tmp_path / "slots.csv")
+    assert error.value.line == 3
+    monkeypatch.setattr("outfitter.recommend.shipped_model_path", lambda: tmp_path / "garment_street.pt")
+    with pytest.raises(InputError, match="compatibility model not found") as error:
+        create_app(store)
+    assert error.value.path == str(tmp_path / "garment_street.pt")
 
 
 def test_too_many_images_are_refused(client, photos):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from PIL import Image
 
+from outfitter.errors import InputError
 from outfitter.recommend import Catalog
 from outfitter.service.errors import install_error_handlers
 from outfitter.service.limits import BodyLimit
@@ -24,9 +25,11 @@ from outfitter.service.settings import DEFAULT_MAX_UPLOAD_BYTES, ServiceSettings
 WEB = Path(str(files("outfitter.service") / "web"))
 DESCRIPTION = """Similar and complementary fashion items from one photo; the web page is at `/`.
 
+Complements come one row per outfit slot (shoes, bags, outerwear, ...) worn with the query, most worn first;
+an outfit score comes with a verdict (goes well / so-so / clashes) and the pairs that cannot be worn together.
 Queries take JSON, or a multipart form with `image` files. Errors are `{"detail": "..."}`: 400 malformed form or
 too many files, 401 missing API key, 404 unknown item, 413 body over the upload limit, 415 other body types,
-422 bad input or image, 503 no compatibility model.
+422 bad input or image (an unknown category names the catalogue's categories).
 When the server has an API key, send it as `X-API-Key: KEY` or `Authorization: Bearer KEY`;
 the page takes it from its address once (`/?key=KEY`) and keeps it in a same-site cookie.
 """
@@ -36,21 +39,28 @@ def create_app(
     store_dir: str | Path,
     *,
     model: str | Path | None = None,
+    slots: str | Path | Mapping[str, str] | None = None,
     api_key: str | None = None,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     weights: str | Path | None = None,
     **limits: int,
 ) -> FastAPI:
-    """The service for the store in `store_dir` (complements with `model`); `limits` overrides ServiceSettings' caps.
+    """The service for the store in `store_dir`; `limits` overrides ServiceSettings' caps.
 
-    The store and model are checked here (StoreError or InputError at once); nothing heavy loads until startup.
+    Complements use `model` (default: the shipped one) and `slots`, the shop's category -> outfit slot mapping
+    (a dict or a JSON/CSV file; see Catalog.open). The store, model and mapping are checked here (StoreError or
+    InputError at once); nothing heavy loads until startup.
     """
     settings = ServiceSettings(Path(store_dir), model=Path(model) if model else None,
+                               slots=dict(slots) if isinstance(slots, Mapping) else Path(slots) if slots else None,
                                weights=Path(weights) if weights else None, api_key=api_key or None,
                                max_upload_bytes=max_upload_bytes, **limits)
+    catalog = Catalog.open(settings.store_dir, model=settings.model, weights=settings.weights, slots=settings.slots)
+    if not catalog.model_path.is_file():  # the shipped default is missing: a broken install, say so before serving
+        raise InputError("compatibility model not found (pass a model file)", path=catalog.model_path)
     app = FastAPIOffline(title="outfitter", version="0.1.0", lifespan=lifespan, description=DESCRIPTION)
     app.state.settings = settings
-    app.state.catalog = Catalog.open(settings.store_dir, model=settings.model, weights=settings.weights)
+    app.state.catalog = catalog
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     install_error_handlers(app)
     for router in (public, recommend, catalogue):
@@ -62,7 +72,7 @@ def create_app(
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Warm the catalogue's backbone (and compatibility model) before the first request; bound concurrent model work."""
+    """Warm the catalogue's backbone and compatibility model before the first request; bound concurrent model work."""
     await anyio.to_thread.run_sync(warm, app.state.catalog)
     app.state.embed_limiter = anyio.CapacityLimiter(app.state.settings.embed_workers)
     yield
@@ -71,8 +81,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def warm(catalog: Catalog) -> None:
     """Build the backbone and run it once; load the compatibility model and embed the catalogue for it."""
     catalog.embed_image(Image.new("RGB", (64, 64), "white"))
-    if catalog.has_model:
-        _ = catalog.complements
+    _ = catalog.complements
 
 
 async def _page() -> FileResponse:

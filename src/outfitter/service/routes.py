@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from PIL import Image
 
 from outfitter.catalog.store import CatalogStore
+from outfitter.complements import OutfitScore
 from outfitter.config import DECODE_SIDE
 from outfitter.images import load_image
 from outfitter.recommend import Catalog
@@ -31,22 +32,22 @@ from outfitter.service.schemas import (
     ItemPage,
     OutfitQuery,
     OutfitScoreResponse,
-    PairOut,
     SimilarQuery,
     SimilarResponse,
     hit_out,
     item_out,
 )
 from outfitter.service.settings import ServiceSettings
+from outfitter.types import Hit
 
 MAX_K = 100
-_ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 404, 413, 415, 422, 503)}
+_ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 404, 413, 415, 422)}
 
 public = APIRouter(tags=["service"])
 recommend = APIRouter(tags=["recommend"], dependencies=[Depends(require_api_key)], responses=_ERRORS)
 catalogue = APIRouter(tags=["catalogue"], dependencies=[Depends(require_api_key)], responses=_ERRORS)
 
-K = Annotated[int, Query(ge=1, le=MAX_K, description="Results to return (per category for complements).")]
+K = Annotated[int, Query(ge=1, le=MAX_K, description="Results to return (per row for complements).")]
 
 
 def _body_doc(model: type, images: str) -> dict:
@@ -60,7 +61,7 @@ def _body_doc(model: type, images: str) -> dict:
 
 @public.get("/health", response_model=Health)
 def health(catalog: CatalogDep, settings: Settings) -> Health:
-    """Liveness, catalogue size and categories, and whether complements are available."""
+    """Liveness, catalogue size and categories, and whether complements are available (always)."""
     return Health(status="ok", items=len(catalog.store), categories=catalog.store.category_names,
                   backbone=catalog.store.backbone, has_model=catalog.has_model, auth=settings.api_key is not None,
                   max_upload_bytes=settings.max_upload_bytes)
@@ -84,25 +85,37 @@ async def similar(request: Request, catalog: CatalogDep, settings: Settings, k: 
 @recommend.post("/complementary", response_model=ComplementaryResponse,
           openapi_extra=_body_doc(ComplementaryQuery, "Photos of items in the outfit."))
 async def complementary(request: Request, catalog: CatalogDep, settings: Settings, k: K = 5) -> ComplementaryResponse:
-    """Items that go with the given items and photos, best k per category."""
+    """Items that go with the given items and photos: best k per outfit slot worn with them (or per asked category),
+    and the slot of each query item and photo."""
     query, uploads = await read_query(request, ComplementaryQuery, settings)
     _check_outfit(catalog, settings, query.item_ids, uploads, least=1)
     require_categories(catalog, query.categories or [])
-    groups = await run_cpu(request, lambda: catalog.complementary(
-        query.item_ids, _pictures(uploads, settings), categories=query.categories, k=k), embeds=bool(uploads))
+
+    def work() -> tuple[dict[str, list[Hit]], list[str | None]]:
+        pictures = _pictures(uploads, settings)
+        rows = catalog.complementary(query.item_ids, pictures, categories=query.categories, k=k)
+        return rows, catalog.query_slots(query.item_ids, pictures)
+
+    rows, slots = await run_cpu(request, work, embeds=bool(uploads))
     root = request.scope.get("root_path", "")
-    return ComplementaryResponse(results={c: [hit_out(h, root) for h in hits] for c, hits in groups.items()})
+    return ComplementaryResponse(results={row: [hit_out(h, root) for h in hits] for row, hits in rows.items()},
+                                 query_slots=slots)
 
 
 @recommend.post("/outfit-score", response_model=OutfitScoreResponse,
           openapi_extra=_body_doc(OutfitQuery, "Photos of items in the outfit."))
 async def outfit_score(request: Request, catalog: CatalogDep, settings: Settings) -> OutfitScoreResponse:
-    """How well two or more items and photos go together: the mean pairwise probability, and each pair's."""
+    """How well two or more items and photos go together: the mean pairwise probability, each pair's, a verdict in
+    words, the pairs that cannot be worn together (such a pair scores 0), and the slot of each item and photo."""
     query, uploads = await read_query(request, OutfitQuery, settings)
     _check_outfit(catalog, settings, query.item_ids, uploads, least=2)
-    result = await run_cpu(request, lambda: catalog.score_outfit(query.item_ids, _pictures(uploads, settings)),
-                           embeds=bool(uploads))
-    return OutfitScoreResponse(score=result.score, pairs=[PairOut(a=a, b=b, score=s) for a, b, s in result.pairs])
+
+    def work() -> tuple[OutfitScore, list[str | None]]:
+        pictures = _pictures(uploads, settings)
+        return catalog.score_outfit(query.item_ids, pictures), catalog.query_slots(query.item_ids, pictures)
+
+    result, slots = await run_cpu(request, work, embeds=bool(uploads))
+    return OutfitScoreResponse.model_validate({**result.to_dict(), "query_slots": slots})
 
 
 @catalogue.get("/items", response_model=ItemPage)
@@ -136,15 +149,13 @@ def get_item(request: Request, item_id: str, catalog: CatalogDep) -> ItemOut:
 
 def _check_outfit(catalog: Catalog, settings: ServiceSettings, item_ids: list[str], uploads: list[Upload], *,
                   least: int) -> None:
-    """Enough (and not too many) items and photos, all ids known, and a compatibility model to score them."""
+    """Enough (and not too many) items and photos, and all ids known."""
     count = len(item_ids) + len(uploads)
     if count < least:
         raise HTTPException(422, f"give at least {least} item_ids or images in all")
     if count > settings.max_items:
         raise HTTPException(422, f"give at most {settings.max_items} item_ids and images in all")
     require_items(catalog, item_ids)
-    if not catalog.has_model:
-        raise HTTPException(503, "this server has no compatibility model (start it with a model file)")
 
 
 def _pictures(uploads: list[Upload], settings: ServiceSettings) -> list[Image.Image]:

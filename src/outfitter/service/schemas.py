@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from pydantic import BaseModel, Field
@@ -17,10 +17,12 @@ class SimilarQuery(BaseModel):
 
 
 class ComplementaryQuery(BaseModel):
-    """Items that go with catalogue items and/or uploaded `image`s, in the given categories (default: all others)."""
+    """Items that go with catalogue items and/or uploaded `image`s: one row per outfit slot, or per asked category."""
 
     item_ids: list[str] = Field(default_factory=list, description="Catalogue items already in the outfit.")
-    categories: list[str] | None = Field(None, description="Categories to fill; default every category not covered.")
+    categories: list[str] | None = Field(
+        None, description="Catalogue categories to fill, one row each; default: one row per outfit slot worn with "
+                          "the query.")
 
 
 class OutfitQuery(BaseModel):
@@ -42,8 +44,17 @@ class SimilarResponse(BaseModel):
     hits: list[HitOut]
 
 
+QUERY_SLOTS = ("The outfit slot of each query item, then of each uploaded photo (predicted from the photo), "
+               "in order; null when unknown.")
+
+
 class ComplementaryResponse(BaseModel):
-    results: dict[str, list[HitOut]] = Field(description="Category -> its top-k complementary items, best first.")
+    results: dict[str, list[HitOut]] = Field(
+        description="Outfit slot (shoes, bags, outerwear, ...) -> its top-k items, best first, ranked across all the "
+                    "catalogue's categories of that slot (each hit names its own category). Slots come in the order "
+                    "people most often wear them with the query, and never repeat or clash with a query item's slot. "
+                    "Given `categories`: asked category -> its top-k items instead.")
+    query_slots: list[str | None] = Field(description=QUERY_SLOTS)
 
 
 class PairOut(BaseModel):
@@ -52,9 +63,22 @@ class PairOut(BaseModel):
     score: float
 
 
+class ClashOut(BaseModel):
+    """Two items whose slots cannot be worn together: two of one single slot (two pairs of trousers), or
+    exclusive slots (a dress and trousers)."""
+
+    a: str
+    b: str
+
+
 class OutfitScoreResponse(BaseModel):
-    score: float = Field(description="Mean pairwise compatibility probability, 0..1.")
-    pairs: list[PairOut]
+    score: float = Field(description="Mean pairwise compatibility probability, 0..1; a clashing pair counts 0.")
+    verdict: Literal["goes well", "so-so", "clashes"] | None = Field(
+        description="The score in words, from thresholds calibrated on real outfits; always `clashes` when a pair "
+                    "clashes; null for a model without calibrated thresholds.")
+    pairs: list[PairOut] = Field(description="Every pair's probability (items first, then photos as `image N`).")
+    clashes: list[ClashOut] = Field(description="Pairs that cannot be worn together.")
+    query_slots: list[str | None] = Field(description=QUERY_SLOTS)
 
 
 class ItemOut(BaseModel):
@@ -76,7 +100,7 @@ class Health(BaseModel):
     items: int
     categories: list[str]
     backbone: str
-    has_model: bool
+    has_model: bool = Field(description="Whether complements are available (always, with the given or shipped model).")
     auth: bool = Field(description="Whether API calls need a key.")
     max_upload_bytes: int
 

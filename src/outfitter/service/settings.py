@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,10 +14,15 @@ DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 @dataclass(frozen=True)
 class ServiceSettings:
-    """Where the catalogue is, which model ranks complements, and the limits every request is held to."""
+    """Where the catalogue is, which model ranks complements, and the limits every request is held to.
+
+    `model` None is the shipped default; `slots` maps the shop's categories to outfit slots (a JSON/CSV file or a
+    dict; None: the store's own slots.json, then the category names, then the categories' photos).
+    """
 
     store_dir: Path
     model: Path | None = None
+    slots: Path | Mapping[str, str] | None = None
     weights: Path | None = None
     api_key: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES

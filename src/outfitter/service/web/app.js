@@ -5,6 +5,15 @@ const $ = (id) => document.getElementById(id);
 const state = { health: null, outfit: new Map(), browseOffset: 0, browseCategory: "" };
 const KEY_COOKIE = "outfitter_key";
 const PAGE_SIZE = 60;
+// Outfit slots as row headings; any other row name (an asked category) is shown capitalised.
+const SLOT_NAMES = {
+  accessories: "Accessories", "all-body": "Dresses & jumpsuits", bags: "Bags", bottoms: "Bottoms", hats: "Hats",
+  jewellery: "Jewellery", outerwear: "Outerwear", scarves: "Scarves", shoes: "Shoes", sunglasses: "Sunglasses",
+  tops: "Tops",
+};
+const VERDICT_WORDS = { "goes well": "Goes well", "so-so": "So-so", clashes: "Clashes" };
+
+const slotName = (row) => SLOT_NAMES[row] || row.charAt(0).toUpperCase() + row.slice(1);
 
 // ---- API key: taken once from ?key=..., kept in a same-site cookie that also authorises <img> requests.
 
@@ -90,12 +99,15 @@ function card(item, { score } = {}) {
 
 // ---- searching
 
-function setQuery(src, caption) {
+function setQuery(src, caption, slot) {
   const img = $("query-image");
   img.src = src;
   img.hidden = false;
   $("drop-text").hidden = true;
   $("query-caption").textContent = caption;
+  $("query-slot").textContent = slot ? `looks like: ${slotName(slot).toLowerCase()}` : "";
+  $("query-slot").title = slot ? `predicted outfit slot: ${slot}` : "";
+  $("query-slot").hidden = !slot;
 }
 
 function categoryParam() {
@@ -111,32 +123,34 @@ async function searchPhoto(file) {
   }
   await guarded(async () => {
     const similar = postImage(`similar?k=12${categoryParam()}`, file);
-    const complements = state.health.has_model ? postImage("complementary?k=6", file) : null;
-    await showResults(await similar, complements);
-    setQuery(URL.createObjectURL(file), `your photo: ${file.name}`);
+    const complements = postImage("complementary?k=6", file);
+    const { query_slots: slots } = await showResults(await similar, complements);
+    setQuery(URL.createObjectURL(file), `your photo: ${file.name}`, slots[0]);
   });
 }
 
 async function searchItem(item) {
   await guarded(async () => {
     const similar = postJson(`similar?k=12${categoryParam()}`, { item_id: item.id });
-    const complements = state.health.has_model ? postJson("complementary?k=6", { item_ids: [item.id] }) : null;
+    const complements = postJson("complementary?k=6", { item_ids: [item.id] });
     await showResults(await similar, complements);
     setQuery(item.image_url, `catalogue item ${item.id}${item.category ? ` (${item.category})` : ""}`);
     window.scrollTo({ top: 0, behavior: "smooth" });
   });
 }
 
+// Similar items, then one row of complements per outfit slot (each card names its own category); returns the
+// complements response, whose query_slots say what the query looks like.
 async function showResults(similar, complementsPromise) {
   $("results").hidden = false;
   $("similar").replaceChildren(...similar.hits.map((hit) => card(hit, { score: hit.score })));
-  if (!complementsPromise) return;
-  const { results } = await complementsPromise;
-  const rows = Object.entries(results).filter(([, hits]) => hits.length).map(([category, hits]) => {
+  const complements = await complementsPromise;
+  const rows = Object.entries(complements.results).filter(([, hits]) => hits.length).map(([name, hits]) => {
     const row = document.createElement("div");
     row.className = "row";
+    row.dataset.row = name;
     const title = document.createElement("h3");
-    title.textContent = category;
+    title.textContent = slotName(name);
     const strip = document.createElement("div");
     strip.className = "strip";
     strip.append(...hits.map((hit) => card(hit, { score: hit.score })));
@@ -144,6 +158,7 @@ async function showResults(similar, complementsPromise) {
     return row;
   });
   $("complements").replaceChildren(...rows);
+  return complements;
 }
 
 // ---- the outfit
@@ -172,17 +187,36 @@ function renderOutfit() {
   $("outfit-empty").hidden = items.length > 0;
   $("outfit-clear").hidden = items.length === 0;
   $("outfit-score").hidden = true;
-  if (items.length >= 2 && state.health.has_model) scoreOutfit(items.map((item) => item.id));
+  if (items.length >= 2) scoreOutfit(items.map((item) => item.id));
 }
 
 async function scoreOutfit(ids) {
   await guarded(async () => {
     const result = await postJson("outfit-score", { item_ids: ids });
     if (ids.join() !== [...state.outfit.keys()].join()) return; // the outfit changed meanwhile
-    $("outfit-value").textContent = `${Math.round(result.score * 100)}%`;
+    const percent = `${Math.round(result.score * 100)}%`;
+    const verdict = $("outfit-verdict");
+    verdict.textContent = VERDICT_WORDS[result.verdict] || `${percent} compatible`;
+    verdict.dataset.verdict = result.verdict || "";
+    $("outfit-score").dataset.verdict = result.verdict || "";
+    $("outfit-value").textContent = percent;
     $("outfit-bar").style.width = `${(result.score * 100).toFixed(1)}%`;
+    const slotOf = new Map(ids.map((id, i) => [id, result.query_slots[i]]));
+    $("outfit-clashes").replaceChildren(...result.clashes.map(({ a, b }) => {
+      const li = document.createElement("li");
+      li.textContent = clashText(a, b, slotOf.get(a), slotOf.get(b));
+      return li;
+    }));
+    $("outfit-clashes").hidden = result.clashes.length === 0;
     $("outfit-score").hidden = false;
   });
+}
+
+// Why two items cannot be worn together: two of one kind (two pairs of trousers), or kinds that exclude each other.
+function clashText(a, b, slotA, slotB) {
+  if (slotA && slotA === slotB) return `two items of one kind (${slotName(slotA).toLowerCase()}): ${a} and ${b}`;
+  const kinds = slotA && slotB ? ` (${slotName(slotA).toLowerCase()} and ${slotName(slotB).toLowerCase()})` : "";
+  return `not worn together${kinds}: ${a} and ${b}`;
 }
 
 // ---- the catalogue browser
@@ -233,10 +267,8 @@ async function start() {
   });
   await guarded(async () => {
     state.health = await api("health");
-    const { items, categories, has_model } = state.health;
-    $("status").textContent = `${items} items in ${categories.length} categories` +
-      (has_model ? "" : " · no compatibility model: similar items only");
-    $("complements-block").hidden = !has_model;
+    const { items, categories } = state.health;
+    $("status").textContent = `${items} items in ${categories.length} categories`;
     fillCategories($("category"), categories);
     fillCategories($("browse-category"), categories);
     await browse(true);
