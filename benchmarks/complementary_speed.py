@@ -1,4 +1,4 @@
-"""Complementary ranking speed: naive pairwise scoring against the exact fast ranker, for both models.
+"""Complementary ranking speed: naive pairwise scoring against the exact fast ranker, for every model kind.
 
 Naive scoring runs the model on every (query item, candidate) pair, block by block, as the original did.
 The fast ranker uses per-candidate projections computed once (their build time is reported apart): for the
@@ -10,7 +10,8 @@ rows and scores) and prints the speed ratios measured in the same run.
     python benchmarks/complementary_speed.py --items 100000 [--query-items 3] [--no-naive] [--json]
 
 With --json the last line is {"speedup", "max_abs_diff", "topk_equal", "naive_ms", "fast_ms", ...} for the
-MLP (fast_ms: the top-10 query), and the same keys prefixed with "polania_" for PolaniaNet.
+MLP (fast_ms: the top-10 query), and the same keys prefixed with "polania_" for PolaniaNet and "garment_" for
+GarmentNet (the shipped default).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import torch
 
 from outfitter.compat import CompatibilityMLP, ComplementaryRanker, PolaniaNet
 from outfitter.compat.base import CompatModel
+from outfitter.compat.garment import GarmentNet
 
 BLOCK = 8192
 K = 10
@@ -104,17 +106,20 @@ def main() -> None:
     rng = np.random.default_rng(0)
     mlp = CompatibilityMLP(args.dim, backbone="efficientnet_lite0")
     polania = PolaniaNet("efficientnet_lite0", pretrained=False)
+    garment = GarmentNet()
     print(f"{args.items:,} candidates, {args.queries} queries of {args.query_items} items, torch threads "
           f"{torch.get_num_threads()}")
     results = {}
-    for name, model, width in (("mlp", mlp, args.dim), ("polania", polania, polania.embed_dim)):
+    for name, model, width in (("mlp", mlp, args.dim), ("polania", polania, polania.embed_dim),
+                               ("garment", garment, garment.embed_dim)):
         embeddings = unit_rows(rng, args.items, width)
         queries = [unit_rows(rng, args.query_items, width) for _ in range(args.queries)]
         results[name] = measure(name, model, embeddings, queries, args.naive)
         del embeddings
     if args.json:
         line = dict(results["mlp"])
-        line.update({f"polania_{k}": v for k, v in results["polania"].items()})
+        for name in ("polania", "garment"):
+            line.update({f"{name}_{k}": v for k, v in results[name].items()})
         print(json.dumps(line))
 
 
