@@ -150,3 +150,28 @@ def test_a_slot_mapping_file_overrides_names(shop, tmp_path):
     catalog = Catalog.open(shop / "store", slots=mapping)
     assert catalog.query_slots(["handbag/handbag0"]) == ["accessories"]
     assert "bags" not in catalog.complementary(item_ids=["dress/dress0"], k=1)
+
+
+def test_a_category_whose_name_says_nothing_gets_the_slot_its_photos_show(tmp_path):
+    """`zzz` photos are drawn like trousers; a slot predictor that knows the drawings votes it into bottoms."""
+    from tests.drawing import COLOURS, draw_item
+
+    from outfitter.compat import SlotPredictor, load_model, read_checkpoint
+    from outfitter.compat.checkpoint import shipped_model_path
+
+    shapes = {"t-shirt": "tops", "pants": "bottoms", "sneakers": "shoes", "zzz": "bottoms"}
+    for c, (category, shape) in enumerate(shapes.items()):
+        (tmp_path / category).mkdir()
+        for i, colour in enumerate(COLOURS.values()):
+            draw_item(shape, colour, seed=30 + 10 * c + i).save(tmp_path / category / f"{category}{i}.jpg")
+    index_items(read_folder(tmp_path), tmp_path / "store", workers=0, progress=False)
+    store = Catalog.open(tmp_path / "store").store
+    named = [i for i in store.ids() if not i.startswith("zzz")]
+    vectors = np.stack([store.vector(i) for i in named])
+    predictor = SlotPredictor.fit(store.backbone, vectors, [shapes[i.split("/")[0]] for i in named])
+    model, payload = load_model(shipped_model_path())
+    meta = {**read_checkpoint(shipped_model_path())["meta"], "slot_predictor": predictor.to_dict()}
+    own = save_checkpoint(model, tmp_path / "model.pt", meta)
+    catalog = Catalog.open(tmp_path / "store", model=own)
+    assert catalog.query_slots(["zzz/zzz0"]) == ["bottoms"]
+    assert "bottoms" not in catalog.complementary(item_ids=["pants/pants0"], k=1)
