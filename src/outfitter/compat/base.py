@@ -103,11 +103,6 @@ class CompatModel(nn.Module):
         """
         return None
 
-    def fused_readout(self) -> tuple[torch.Tensor, ...] | None:
-        """(W_p [H, E], W_d [H, E], b1 [H], w2 [H], b2) when logits = b2 + w2 . relu(W_p (a*c) + W_d |a-c| + b1)
-        on embeddings a and c, else None. Models of that shape are ranked by a compiled scan (compat/scan.py)."""
-        return None
-
     def projected_logits(self, candidates: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
         """Logits [Q, B] of every query item against every candidate, from the two projections."""
         q, b = queries.shape[0], candidates.shape[0]

@@ -5,7 +5,7 @@ item (compat/projections.py), and a query is one compiled scan over them (compat
 screens int8 codes for guaranteed score bounds and rescores only rows whose upper bound reaches the k-th
 best lower bound, so it returns exactly the rows and scores that full scoring would.
 PolaniaNet: fc1(e_q * e_c) = (W1 * e_q) @ e_c, with BatchNorm folded into fc1 and fc2 (eval mode), run in
-torch block by block. GarmentNet (a pair MLP on [a*c, |a-c|]): one compiled scan over the embeddings. Either way scores equal pairwise scoring with the query item as the first item and the
+torch block by block. Either way scores equal pairwise scoring with the query item as the first item and the
 candidate as the second (the MLP is order-sensitive).
 """
 
@@ -18,7 +18,7 @@ import torch
 
 from outfitter.compat.base import CompatModel
 from outfitter.compat.projections import ProjectionTable, query_margin, readout
-from outfitter.compat.scan import exact_mean_probs, fused_mean_probs, screen_bounds
+from outfitter.compat.scan import exact_mean_probs, screen_bounds
 
 SCREEN_FROM = 4096  # fewer candidate rows are scored exactly at once: a screen would only add a second scan
 BLOCK_SIZE = 512  # rows a torch block: a [512, 512] float32 block stays in the CPU cache (measured 4x faster than 4096)
@@ -42,14 +42,9 @@ class ComplementaryRanker:
         self.model = model.eval()
         self.block_size = block_size
         self.compiled = model.relu_readout() is not None
-        self.fused = None if self.compiled else model.fused_readout()
         if embeddings is None and (tables is None or not self.compiled):
             raise ValueError("give the catalogue embeddings (or, for a model with a ReLU readout, its tables)")
-        if self.fused is not None:
-            self.embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
-            self.fused = tuple(t.detach().numpy() if t.ndim else float(t.detach()) for t in self.fused)
-            self.size = len(embeddings)
-        elif self.compiled:
+        if self.compiled:
             self.tables = list(tables) if tables is not None else [ProjectionTable.build(model, embeddings)]
             self.offsets = np.cumsum([0] + [len(t) for t in self.tables])
             self.weights, self.bias = readout(model)
@@ -64,8 +59,6 @@ class ComplementaryRanker:
         rows = np.arange(self.size) if rows is None else np.asarray(rows, dtype=np.int64)
         if len(query_embeddings) == 0:
             raise ValueError("no query items to score against")
-        if self.fused is not None:
-            return fused_mean_probs(self.embeddings, np.asarray(query_embeddings, dtype=np.float32), *self.fused, rows)
         if not self.compiled:
             return self._torch_scores(query_embeddings, rows)
         queries = self._project(query_embeddings)

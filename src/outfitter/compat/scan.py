@@ -1,7 +1,6 @@
-"""Compiled catalogue scans for one-hidden-layer rankers: logit = b + w . relu(P_c + A_q), mean sigmoid over q,
-and for pair MLPs on [a*c, |a-c|] (`fused_mean_probs`, GarmentNet's shape).
+"""Compiled catalogue scans for one-hidden-layer rankers: logit = b + w . relu(P_c + A_q), mean sigmoid over q.
 
-Two numba kernels for the first shape, each one parallel pass over the candidate rows with every query item handled while a row
+Two numba kernels, each one parallel pass over the candidate rows with every query item handled while a row
 sits in the L1 cache:
 - `exact_mean_probs` reads float32 projections and computes the scores themselves;
 - `screen_bounds` reads int8 codes (a quarter of the bytes) and returns, per row, a lower and an upper bound
@@ -118,51 +117,6 @@ def _screen(codes, weights, floors, offsets, bias, row_margin, query_margin, row
                 hi += 1.0 / (1.0 + min(z, _EXP_CAP) / widen)  # an overflowed z must not push the bound to 0
             low[i] = lo / n_queries
             high[i] = hi / n_queries
-
-
-@_compiled(parallel=True, fastmath=_FASTMATH)
-def _fused(embeddings, layers, own, bias, weights, out_bias, rows, out):  # pragma: no cover - compiled
-    n_queries, hidden, width = layers.shape
-    dim = own.shape[1]
-    n = rows.shape[0]
-    for task in prange((n + _CHUNK - 1) // _CHUNK):
-        fused = np.empty(width, np.float32)
-        for i in range(task * _CHUNK, min(n, (task + 1) * _CHUNK)):
-            c = embeddings[rows[i]]
-            for e in range(dim):
-                fused[e] = c[e]
-            total = 0.0
-            for q in range(n_queries):
-                a = own[q]
-                for e in range(dim):
-                    fused[dim + e] = abs(a[e] - c[e])
-                logit = out_bias
-                for h in range(hidden):
-                    row = layers[q, h]
-                    acc = bias[h]
-                    for e in range(width):
-                        acc += row[e] * fused[e]
-                    logit += weights[h] * max(acc, np.float32(0.0))
-                total += 1.0 / (1.0 + math.exp(-logit))
-            out[i] = total / n_queries
-
-
-def fused_mean_probs(
-    embeddings: np.ndarray, query: np.ndarray, product: np.ndarray, difference: np.ndarray, bias: np.ndarray,
-    weights: np.ndarray, out_bias: float, rows: np.ndarray,
-) -> np.ndarray:
-    """Mean over query items a of sigmoid(out_bias + weights . relu(product (a*c) + difference |a-c| + bias)) for
-    each candidate embedding c = embeddings[r]: the pair MLP on [a*c, |a-c|], with (product diag(a)) made once
-    per query item so a pair costs one [hidden, 2*dim] matrix-vector product and no temporary."""
-    out = np.empty(len(rows), dtype=np.float32)
-    if len(rows) and len(query):
-        query = _f32(query)
-        layers = np.concatenate([product[None, :, :] * query[:, None, :],
-                                 np.broadcast_to(difference, (len(query), *difference.shape))], axis=2)
-        with _LOCK:
-            _fused(np.asarray(embeddings), _f32(layers), query, _f32(bias), _f32(weights), np.float32(out_bias),
-                   _rows(rows), out)
-    return out
 
 
 def exact_mean_probs(
