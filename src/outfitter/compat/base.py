@@ -63,6 +63,8 @@ class CompatModel(nn.Module):
     embed_dim: int = 0
     embeds_inputs_unchanged: bool = False
     """True when `embed` returns its input (the MLP): a catalogue's stored vectors are then its embeddings."""
+    rank_block: int = 512
+    """Candidate rows the torch ranking path scores at once (PolaniaNet: a [512, 512] block stays in the cache)."""
 
     def embed(self, *inputs: torch.Tensor) -> torch.Tensor:
         """Per-item embeddings [N, E] from the model's per-item inputs."""

