@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -307,13 +308,20 @@ def serve(
     port: PortOpt = 8000,
     api_key: ApiKeyOpt = None,
     max_upload_mb: Annotated[float, typer.Option(min=0.1, help="Largest accepted upload.")] = 10.0,
+    allowed_hosts: Annotated[Optional[list[str]], typer.Option(
+        "--allowed-hosts", help="Host names the server answers to (repeatable; default: loopback names and --host).")] = None,
     weights: WeightsOpt = None,
 ) -> None:
     """Serve the REST API (docs at /docs) and the web page (at /) for a catalogue store."""
     from outfitter.service import create_app
     from outfitter.service import serve as run_server
+    from outfitter.service.security import checked_key, default_allowed_hosts
 
-    app_ = create_app(store, model=model, slots=slots, api_key=api_key,
+    api_key = checked_key(os.environ.get("OUTFITTER_API_KEY") if api_key is None else api_key)  # typer drops ""
+    hosts = default_allowed_hosts(host, allowed_hosts)
+    if hosts == ["*"]:
+        _warn(f"serving on {host or 'every address'} for any Host name: pass --allowed-hosts NAME to limit it")
+    app_ = create_app(store, model=model, slots=slots, api_key=api_key, allowed_hosts=hosts,
                       max_upload_bytes=int(max_upload_mb * 1024 * 1024), weights=weights)
     console.print(f"serving {store} on http://{host}:{port}/ (API docs at /docs)")
     run_server(app_, host=host, port=port)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -11,6 +11,7 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
+from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from PIL import Image
@@ -20,6 +21,7 @@ from outfitter.recommend import Catalog
 from outfitter.service.errors import install_error_handlers
 from outfitter.service.limits import BodyLimit
 from outfitter.service.routes import catalogue, public, recommend
+from outfitter.service.security import checked_key
 from outfitter.service.settings import DEFAULT_MAX_UPLOAD_BYTES, ServiceSettings
 
 WEB = Path(str(files("outfitter.service") / "web"))
@@ -43,17 +45,19 @@ def create_app(
     api_key: str | None = None,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     weights: str | Path | None = None,
+    allowed_hosts: Sequence[str] | None = None,
     **limits: int,
 ) -> FastAPI:
     """The service for the store in `store_dir`; `limits` overrides ServiceSettings' caps.
 
     Complements use `model` (default: the shipped one) and `slots`, the shop's category -> outfit slot mapping
     (a dict or a JSON/CSV file; see Catalog.open). The store, model and mapping are checked here (StoreError or
-    InputError at once); nothing heavy loads until startup.
+    InputError at once); nothing heavy loads until startup. An empty `api_key` is refused; `allowed_hosts` limits
+    the Host headers served (default: any; `outfitter serve` passes a safe list).
     """
     settings = ServiceSettings(Path(store_dir), model=Path(model) if model else None,
                                slots=dict(slots) if isinstance(slots, Mapping) else Path(slots) if slots else None,
-                               weights=Path(weights) if weights else None, api_key=api_key or None,
+                               weights=Path(weights) if weights else None, api_key=checked_key(api_key),
                                max_upload_bytes=max_upload_bytes, **limits)
     catalog = Catalog.open(settings.store_dir, model=settings.model, weights=settings.weights, slots=settings.slots)
     if not catalog.model_path.is_file():  # the shipped default is missing: a broken install, say so before serving
@@ -62,6 +66,7 @@ def create_app(
     app.state.settings = settings
     app.state.catalog = catalog
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts or ["*"]))
     install_error_handlers(app)
     for router in (public, recommend, catalogue):
         app.include_router(router)

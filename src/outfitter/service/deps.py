@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import unquote
 from collections.abc import Callable, Iterable
 from typing import Annotated, TypeVar
 
@@ -34,12 +35,18 @@ CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 
 def require_api_key(request: Request, settings: Settings, header: Annotated[str | None, Security(KEY_HEADER)]) -> None:
     """With an API key set, accept it from `X-API-Key`, `Authorization: Bearer` or the page's cookie; else 401."""
-    if settings.api_key is None:
-        return
-    given = header or _bearer(request) or request.cookies.get(KEY_COOKIE) or ""
-    if not secrets.compare_digest(given.encode(), settings.api_key.encode()):
+    if not key_accepted(request, settings, header):
         raise HTTPException(401, "missing or wrong API key (send X-API-Key or Authorization: Bearer)",
                             headers={"WWW-Authenticate": "Bearer"})
+
+
+def key_accepted(request: Request, settings: ServiceSettings, header: str | None) -> bool:
+    """True without an API key, or when the request carries it (the page's cookie holds it URI-encoded)."""
+    if settings.api_key is None:
+        return True
+    cookie = request.cookies.get(KEY_COOKIE)
+    given = header or _bearer(request) or (unquote(cookie) if cookie else "")
+    return secrets.compare_digest(given.encode(), settings.api_key.encode())
 
 
 def _bearer(request: Request) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
 from fastapi.responses import FileResponse
 from PIL import Image
 
@@ -16,8 +16,10 @@ from outfitter.images import load_image
 from outfitter.recommend import Catalog
 from outfitter.service.bodies import IMAGE_FIELD, MULTIPART, Upload, read_query
 from outfitter.service.deps import (
+    KEY_HEADER,
     CatalogDep,
     Settings,
+    key_accepted,
     require_api_key,
     require_categories,
     require_items,
@@ -59,9 +61,12 @@ def _body_doc(model: type, images: str) -> dict:
                                                          MULTIPART: {"schema": form}}}}
 
 
-@public.get("/health", response_model=Health)
-def health(catalog: CatalogDep, settings: Settings) -> Health:
-    """Liveness, catalogue size and categories, and whether complements are available (always)."""
+@public.get("/health", response_model=Health, response_model_exclude_none=True)
+def health(request: Request, catalog: CatalogDep, settings: Settings,
+           header: Annotated[str | None, Security(KEY_HEADER)] = None) -> Health:
+    """Liveness for anyone; the catalogue's size, categories and backbone only with the API key (when one is set)."""
+    if not key_accepted(request, settings, header):
+        return Health(status="ok", auth=True)
     return Health(status="ok", items=len(catalog.store), categories=catalog.store.category_names,
                   backbone=catalog.store.backbone, has_model=catalog.has_model, auth=settings.api_key is not None,
                   max_upload_bytes=settings.max_upload_bytes)

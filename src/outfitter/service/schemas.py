@@ -96,13 +96,16 @@ class ItemPage(BaseModel):
 
 
 class Health(BaseModel):
+    """Liveness; the rest only for callers with the API key when the server has one."""
+
     status: str
-    items: int
-    categories: list[str]
-    backbone: str
-    has_model: bool = Field(description="Whether complements are available (always, with the given or shipped model).")
     auth: bool = Field(description="Whether API calls need a key.")
-    max_upload_bytes: int
+    items: int | None = None
+    categories: list[str] | None = None
+    backbone: str | None = None
+    has_model: bool | None = Field(None, description="Whether complements are available (always, with the given or "
+                                                     "shipped model).")
+    max_upload_bytes: int | None = None
 
 
 class ErrorOut(BaseModel):

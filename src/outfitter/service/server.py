@@ -11,9 +11,12 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from outfitter.service.security import redact_access_log
+
 
 def serve(app: FastAPI, host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info") -> None:
-    """Serve `app` until interrupted (Ctrl-C)."""
+    """Serve `app` until interrupted (Ctrl-C); the access log never shows an API key given in an address."""
+    redact_access_log()
     uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False, timeout_keep_alive=5)
 
 

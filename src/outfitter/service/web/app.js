@@ -267,6 +267,11 @@ async function start() {
   });
   await guarded(async () => {
     state.health = await api("health");
+    if (state.health.items == null) {  // the server has a key and we have none: /health told us nothing more
+      const entered = prompt("This outfitter server needs an API key:");
+      if (entered) storeKey(entered.trim());
+      state.health = await api("health");
+    }
     const { items, categories } = state.health;
     $("status").textContent = `${items} items in ${categories.length} categories`;
     fillCategories($("category"), categories);
