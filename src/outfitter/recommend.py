@@ -52,6 +52,15 @@ class Catalog:
             raise InputError("compatibility model not found", path=model)
         return cls(CatalogStore.open(root), weights=weights, model=model, slots=slots, progress=progress)
 
+    def refreshed(self) -> "Catalog":
+        """This catalogue on the store's newest snapshot (itself when nothing changed), with the same model, slots
+        and backbone; the model's catalogue embeddings are redone on its first complementary query."""
+        if self.store.is_current():
+            return self
+        fresh = Catalog(CatalogStore.open(self.store.root), backbone=self._backbone, weights=self._weights,
+                        model=self.model_path, slots=self._slot_mapping, progress=self._progress)
+        return fresh
+
     @property
     def has_model(self) -> bool:
         return self.model_path is not None

@@ -45,8 +45,38 @@ def test_delete_hides_items_and_compact_drops_them(store):
     assert len(store.segments) == 1 and len(store) == 5
     assert sorted(store.ids()) == ["a0", "a2", "a3", "b1", "b2"]
     assert store.get("b2").category == "shoes"
-    assert not any(p.name.startswith(("seg-",)) and p.name.split(".")[0] not in
-                   {s.name for s in store.segments} for p in store.root.iterdir())
+
+
+def segment_files_outside(store) -> set[str]:
+    """Names of segment files on disk that belong to no live segment."""
+    live = {s.name for s in store.segments}
+    return {p.name for p in store.root.iterdir() if p.name.startswith("seg-") and p.name.split(".")[0] not in live}
+
+
+def test_replaced_segments_are_retired_then_removed_by_a_later_commit(store, monkeypatch):
+    store.append(items("a", 4), unit(4))
+    store.append(items("b", 3, category="shoes"), unit(3, seed=1))
+    store.compact()
+    assert len(segment_files_outside(store)) == 10  # two retired segments' five files each, kept for readers
+    store.delete(["a0"])
+    assert len(segment_files_outside(store)) == 10  # still within the grace period
+    monkeypatch.setattr("outfitter.catalog.store.RETIRE_AFTER_S", 0.0)
+    store.delete(["a1"])
+    assert segment_files_outside(store) == set() and CatalogStore.open(store.root)._manifest["retired"] == []
+
+
+def test_a_reader_keeps_its_snapshot_through_another_writers_compaction(store):
+    store.append(items("a", 4), unit(4))
+    store.append(items("b", 3, category="shoes"), unit(3, seed=1))
+    reader = CatalogStore.open(store.root)
+    assert reader.is_current()
+    writer = CatalogStore.open(store.root)
+    writer.delete(["b0"])
+    writer.compact()
+    assert not reader.is_current()
+    assert reader.get("b0").category == "shoes" and reader.get("a3").item_id == "a3"  # its files are still there
+    fresh = CatalogStore.open(store.root)
+    assert fresh.is_current() and "b0" not in fresh and len(fresh.segments) == 1
 
 
 def test_row_is_the_position_in_all_ids_across_segments(store):
@@ -189,11 +219,12 @@ def test_a_segment_without_the_feature_is_named_and_can_be_given_it(store):
         store.add_segment_features("seg-gone", "hist", feats(3))
 
 
-def test_compaction_carries_shared_features_and_removes_every_old_file(store):
+def test_compaction_carries_shared_features_and_removes_every_old_file(store, monkeypatch):
     store.append(items("a", 3), unit(3), features={"hist": feats(3), "only_a": feats(3, width=2)})
     store.append(items("b", 2), unit(2, seed=1), features={"hist": feats(2, seed=1)})
     store.delete(["a0"])
     expected = {i: store.features("hist")[store.row(i)].copy() for i in store.ids()}
+    monkeypatch.setattr("outfitter.catalog.store.RETIRE_AFTER_S", 0.0)  # retired files go with the commit
     store.compact()
     (seg,) = store.segments
     assert seg.feature_names() == ["hist"]

@@ -6,6 +6,11 @@ list) and `<seg>.meta.jsonl` with `<seg>.offsets.npy` for random access. A segme
 first, then the manifest is replaced in one rename, so a crash leaves either the old or the new store and
 never a half-written one. Vectors are memory-mapped, so a large catalogue opens without reading them.
 
+Each manifest is an immutable snapshot: a reader (a server) keeps its snapshot, asks `is_current()` (one stat)
+between requests and opens the new one when the store changed. Files of segments that a compaction replaced
+are *retired*, not deleted: they stay for RETIRE_AFTER_S so that requests still running on an older snapshot
+can read them, and the first commit after that removes them.
+
 A segment may also hold per-item features, `<seg>.<name>.npy` [n, width] float32, aligned with its rows. A
 segment has a feature iff that file exists: each is written atomically, so presence needs no manifest entry,
 and features can be added to an existing segment (back-filling a store made before the feature existed).
@@ -16,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -30,6 +36,7 @@ from outfitter.errors import InputError, StoreError
 from outfitter.types import Item
 
 MANIFEST = "store.json"
+RETIRE_AFTER_S = 600.0  # how long a replaced segment's files outlive the commit that replaced them
 FORMAT_VERSION = 1
 DTYPES = ("float32", "float16")
 NO_CATEGORY = -1
@@ -133,6 +140,15 @@ class Segment:
         return [self.path(s) for s in CORE_FILES] + [self.path(f"{n}.npy") for n in self.feature_names()]
 
 
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a file is replaced: inode, size and modification time (None when it is missing)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
 def _item_record(item: Item) -> dict:
     return {"id": item.item_id, "path": item.path, "category": item.category, "attributes": item.attributes}
 
@@ -163,10 +179,11 @@ def _check_feature(name: str, array: np.ndarray, rows: int) -> np.ndarray:
 class CatalogStore:
     """Vectors and metadata of a catalogue on disk; one backbone per store; open, append, delete, compact."""
 
-    def __init__(self, root: Path, manifest: dict) -> None:
+    def __init__(self, root: Path, manifest: dict, stamp: tuple[int, int, int] | None = None) -> None:
         self.root = root
         self._manifest = manifest
         self.segments = [Segment(root, name) for name in manifest["segments"]]
+        self._stamp = stamp or _stamp(root / MANIFEST)
 
     # ---- opening and creating
 
@@ -190,13 +207,14 @@ class CatalogStore:
         path = Path(root) / MANIFEST
         if not path.is_file():
             raise StoreError(f"{root}: no catalogue store here (missing {MANIFEST}); create one with `outfitter index`")
+        stamp = _stamp(path)  # before reading: a commit in between makes this snapshot look stale, never current
         try:
             manifest = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise StoreError(f"{path}: unreadable store manifest ({exc})") from exc
         if manifest.get("format") != FORMAT_VERSION:
             raise StoreError(f"{path}: unsupported store format {manifest.get('format')!r}")
-        return cls(Path(root), manifest)
+        return cls(Path(root), manifest, stamp)
 
     @classmethod
     def open_or_create(cls, root: str | Path, *, backbone: str, dim: int, dtype: str = "float32") -> "CatalogStore":
@@ -208,6 +226,10 @@ class CatalogStore:
         return store
 
     # ---- what it holds
+
+    def is_current(self) -> bool:
+        """Whether this snapshot is still the store's newest (a stat of the manifest, which every commit replaces)."""
+        return _stamp(self.root / MANIFEST) == self._stamp
 
     @property
     def backbone(self) -> str:
@@ -377,7 +399,8 @@ class CatalogStore:
             return len(live)
 
     def compact(self) -> None:
-        """Rewrite all live items into one segment, dropping deleted rows; old files removed after the commit."""
+        """Rewrite all live items into one segment, dropping deleted rows; the old segments are retired (their
+        files stay RETIRE_AFTER_S for readers of older snapshots)."""
         with self._lock():
             self._reload()
             if len(self.segments) <= 1 and not self._deleted:
@@ -389,9 +412,8 @@ class CatalogStore:
             codes = self.all_categories()[mask]
             features = {n: np.asarray(self.features(n)[mask]) for n in self._common_features()}
             seg = Segment.write(self.root, items, vectors, codes, features)
-            self._commit(segments=[seg.name], deleted=[])
-            for path in (p for s in old for p in s.files()):
-                path.unlink(missing_ok=True)
+            retired = [*self._manifest.get("retired", []), *([s.name, time.time()] for s in old)]
+            self._commit(segments=[seg.name], deleted=[], retired=retired)
 
     def _common_features(self) -> list[str]:
         """Names of the features every segment holds (those a compaction can carry)."""
@@ -417,10 +439,16 @@ class CatalogStore:
         return names, np.array([NO_CATEGORY if it.category is None else index[it.category] for it in items], np.int32)
 
     def _commit(self, **changes) -> None:
-        """Write the manifest with `changes` in one atomic replace, then use it."""
+        """Write the manifest with `changes` in one atomic replace, then use it; then remove retired segments'
+        files whose grace period is over (after the commit: a crash in between leaves only unlisted files)."""
+        retired = changes.get("retired", self._manifest.get("retired", []))
+        expired = [name for name, since in retired if time.time() - since >= RETIRE_AFTER_S]
+        changes["retired"] = [entry for entry in retired if entry[0] not in expired]
         manifest = {**self._manifest, **changes}
         write_json(self.root / MANIFEST, manifest)
         self._use(manifest)
+        for path in (p for name in expired for p in Segment(self.root, name).files()):
+            path.unlink(missing_ok=True)
 
     def _reload(self) -> None:
         """Re-read the manifest under the lock so concurrent writers never drop each other's commits."""
@@ -430,6 +458,7 @@ class CatalogStore:
 
     def _use(self, manifest: dict) -> None:
         self._manifest = manifest
+        self._stamp = _stamp(self.root / MANIFEST)
         self.segments = [Segment(self.root, name) for name in manifest["segments"]]
         self.__dict__.pop("_rows", None)
         self.__dict__.pop("_deleted", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib.resources import files
+import threading
 from pathlib import Path
 
 import anyio
@@ -65,6 +66,7 @@ def create_app(
     app = FastAPIOffline(title="outfitter", version="0.1.0", lifespan=lifespan, description=DESCRIPTION)
     app.state.settings = settings
     app.state.catalog = catalog
+    app.state.refresh_lock = threading.Lock()
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts or ["*"]))
     install_error_handlers(app)

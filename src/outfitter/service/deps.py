@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from urllib.parse import unquote
 from collections.abc import Callable, Iterable
@@ -11,10 +12,12 @@ import anyio.to_thread
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
+from outfitter.errors import OutfitterError
 from outfitter.recommend import Catalog
 from outfitter.service.settings import ServiceSettings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 KEY_COOKIE = "outfitter_key"
 KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="Needed when the server has an API key.")
 
@@ -25,8 +28,22 @@ def get_settings(request: Request) -> ServiceSettings:
 
 
 def get_catalog(request: Request) -> Catalog:
-    """The catalogue the app factory opened (and the lifespan warmed)."""
-    return request.app.state.catalog
+    """The catalogue on the store's newest snapshot: appends, deletes and compactions by other processes show
+    from the next request on, while requests already running finish on the snapshot they started with."""
+    state = request.app.state
+    if not state.catalog.store.is_current():
+        with state.refresh_lock:
+            state.catalog = _refreshed(state.catalog)
+    return state.catalog
+
+
+def _refreshed(catalog: Catalog) -> Catalog:
+    """The newest snapshot, or the one being served if the store cannot be opened right now (logged)."""
+    try:
+        return catalog.refreshed()
+    except OutfitterError as error:
+        log.warning("keeping the current snapshot of %s: %s", catalog.store.root, error)
+        return catalog
 
 
 Settings = Annotated[ServiceSettings, Depends(get_settings)]
