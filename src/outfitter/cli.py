@@ -124,6 +124,29 @@ def build_index(
     console.print(str(build(CatalogStore.open(store), kind)))
 
 
+@app.command()
+@reports_errors
+def check(
+    store: StoreOpt,
+    repair: Annotated[bool, typer.Option(help="Also remove files no snapshot uses (failed or killed writes).")] = False,
+) -> None:
+    """Verify every store file against the checksum recorded when it was written; exit 2 naming damaged files."""
+    from outfitter.catalog import CatalogStore
+
+    opened = CatalogStore.open(store)
+    problems = opened.verify()
+    for problem in problems:
+        err_console.print(f"[red]damaged:[/red] {problem}", highlight=False)
+    leftovers = opened.remove_orphans() if repair else opened.orphans()
+    for path in leftovers:
+        console.print(f"{'removed' if repair else 'orphan (remove with --repair)'}: {path}", highlight=False)
+    if problems:
+        err_console.print("re-index the items of the damaged segments (delete them, then `outfitter index` again), "
+                          "or restore the store from a backup")
+        raise typer.Exit(2)
+    console.print(f"{store}: {len(opened.segments)} segments, {len(opened)} items, every file as written")
+
+
 def hits_table(title: str, hits) -> Table:
     """A readable table of hits."""
     table = Table(title=title, title_justify="left")

@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from outfitter.atomic import write_atomic, write_json, write_npy
+from outfitter.catalog import integrity
+from outfitter.catalog.integrity import Problem
 from outfitter.errors import InputError, StoreError
 from outfitter.types import Item
 
@@ -140,6 +142,36 @@ class Segment:
         return [self.path(s) for s in CORE_FILES] + [self.path(f"{n}.npy") for n in self.feature_names()]
 
 
+MANIFEST_FIELDS = {"backbone": str, "dim": int, "dtype": str, "segments": list, "categories": list, "deleted": list}
+
+
+def _check_manifest(manifest: object, path: Path) -> None:
+    """StoreError naming the field of a manifest that lacks a field, has the wrong type or lists a segment twice."""
+    if not isinstance(manifest, dict):
+        raise StoreError(f"{path}: the manifest is not a JSON object")
+    for name, kind in MANIFEST_FIELDS.items():
+        if not isinstance(manifest.get(name), kind):
+            raise StoreError(f"{path}: field {name!r} missing or not a {kind.__name__}")
+    segments = manifest["segments"]
+    if len(set(segments)) != len(segments) or not all(isinstance(n, str) for n in segments):
+        raise StoreError(f"{path}: field 'segments' lists a segment twice (or a non-name); "
+                         "restore the manifest from a backup")
+
+
+def _shape_problems(seg: Segment, dim: int) -> list[Problem]:
+    """A segment's arrays that disagree on its row count or width."""
+    try:
+        rows = len(seg.ids)
+        arrays = {"vectors.npy": seg.vectors, "categories.npy": seg.categories, "offsets.npy": seg.offsets}
+    except StoreError as error:
+        return [Problem(seg.path("ids.npy"), str(error))]
+    problems = [Problem(seg.path(f), f"{len(a)} rows where ids.npy has {rows}") for f, a in arrays.items()
+                if len(a) != rows]
+    if seg.vectors.ndim != 2 or seg.vectors.shape[1] != dim:
+        problems.append(Problem(seg.path("vectors.npy"), f"shape {seg.vectors.shape}, expected (n, {dim})"))
+    return problems
+
+
 def _stamp(path: Path) -> tuple[int, int, int] | None:
     """What changes when a file is replaced: inode, size and modification time (None when it is missing)."""
     try:
@@ -214,6 +246,9 @@ class CatalogStore:
             raise StoreError(f"{path}: unreadable store manifest ({exc})") from exc
         if manifest.get("format") != FORMAT_VERSION:
             raise StoreError(f"{path}: unsupported store format {manifest.get('format')!r}")
+        _check_manifest(manifest, path)
+        checksums = manifest.get("checksums", {})
+        integrity.check_sizes(Path(root), {name: checksums[name] for name in manifest["segments"] if name in checksums})
         return cls(Path(root), manifest, stamp)
 
     @classmethod
@@ -378,7 +413,8 @@ class CatalogStore:
                                  field="item_id")
             names, codes = self._category_codes(items)
             seg = Segment.write(self.root, items, vectors, codes, features)
-            self._commit(segments=[*self._manifest["segments"], seg.name], categories=names)
+            self._commit(segments=[*self._manifest["segments"], seg.name], categories=names,
+                         checksums=self._checksums_with(seg))
 
     def add_segment_features(self, segment_name: str, name: str, array: np.ndarray) -> None:
         """Give one live segment a feature [its rows, width] (a back-fill); the atomic file write is the commit."""
@@ -413,7 +449,34 @@ class CatalogStore:
             features = {n: np.asarray(self.features(n)[mask]) for n in self._common_features()}
             seg = Segment.write(self.root, items, vectors, codes, features)
             retired = [*self._manifest.get("retired", []), *([s.name, time.time()] for s in old)]
-            self._commit(segments=[seg.name], deleted=[], retired=retired)
+            self._commit(segments=[seg.name], deleted=[], retired=retired, checksums=self._checksums_with(seg))
+
+    def _checksums_with(self, seg: Segment) -> dict[str, dict[str, list]]:
+        """The manifest's file records plus those of a segment just written (its core files)."""
+        return {**self._manifest.get("checksums", {}), seg.name: integrity.records(seg.path(f) for f in CORE_FILES)}
+
+    # ---- checking it
+
+    def verify(self) -> list[Problem]:
+        """Every recorded file of the live segments re-hashed, and each segment's arrays checked for equal rows."""
+        checksums = self._manifest.get("checksums", {})
+        problems = integrity.verify(self.root, {s.name: checksums[s.name] for s in self.segments if s.name in checksums})
+        problems += [Problem(seg.path("vectors.npy"), "no checksum recorded (written before checksums existed)")
+                     for seg in self.segments if seg.name not in checksums]
+        return problems or [p for seg in self.segments for p in _shape_problems(seg, self.dim)]
+
+    def orphans(self) -> list[Path]:
+        """Files of no live or retired segment, and leftovers of writes that never finished."""
+        return integrity.orphans(self.root, [*self._manifest["segments"], *(n for n, _ in self._manifest.get("retired", []))])
+
+    def remove_orphans(self) -> list[Path]:
+        """Delete `orphans()` under the store lock (no writer is mid-way then); returns what was removed."""
+        with self._lock():
+            self._reload()
+            found = self.orphans()
+            for path in found:
+                path.unlink(missing_ok=True)
+            return found
 
     def _common_features(self) -> list[str]:
         """Names of the features every segment holds (those a compaction can carry)."""
@@ -444,6 +507,8 @@ class CatalogStore:
         retired = changes.get("retired", self._manifest.get("retired", []))
         expired = [name for name, since in retired if time.time() - since >= RETIRE_AFTER_S]
         changes["retired"] = [entry for entry in retired if entry[0] not in expired]
+        checksums = changes.get("checksums", self._manifest.get("checksums", {}))
+        changes["checksums"] = {name: files for name, files in checksums.items() if name not in expired}
         manifest = {**self._manifest, **changes}
         write_json(self.root / MANIFEST, manifest)
         self._use(manifest)
