@@ -166,3 +166,11 @@ def test_large_stores_get_their_ann_index_when_indexed(photo_folder, tmp_path):
     assert (tmp_path / "big" / "index").is_dir()
     assert FaissIndex.load(catalog.store) is not None
     assert catalog.similar("shoes/shoes0", k=3)[0].item_id != "shoes/shoes0"
+
+
+def test_similar_with_an_unknown_category_is_an_error_not_an_empty_answer(photo_folder, tmp_path):
+    store = tmp_path / "store"
+    assert runner.invoke(app, ["index", str(photo_folder), "--store", str(store), "--workers", "0"]).exit_code == 0
+    first = _first_item(store)
+    result = runner.invoke(app, ["similar", "--store", str(store), "--item", first, "--category", "nope"])
+    assert result.exit_code == 2 and "unknown category 'nope'; the catalogue has:" in result.stderr

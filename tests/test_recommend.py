@@ -138,7 +138,7 @@ def test_two_pairs_of_trousers_clash_and_a_real_look_gets_a_verdict(shop):
 def test_unknown_ids_and_categories_are_refused_before_the_catalogue_is_embedded(shop):
     catalog = Catalog.open(shop / "store")
     with pytest.raises(InputError, match="unknown category 'Shoes'; the catalogue has: dress, handbag"):
-        catalog.complementary(item_ids=["dress/dress0"], categories=["Shoes"])
+        catalog.complementary(item_ids=["dress/dress0"], categories=["Shoes"])  # not a category here: a slot
     with pytest.raises(InputError, match="unknown item id 'nope'"):
         catalog.score_outfit(item_ids=["nope", "dress/dress0"])
     assert catalog._complements is None
@@ -175,3 +175,12 @@ def test_a_category_whose_name_says_nothing_gets_the_slot_its_photos_show(tmp_pa
     catalog = Catalog.open(tmp_path / "store", model=own)
     assert catalog.query_slots(["zzz/zzz0"]) == ["bottoms"]
     assert "bottoms" not in catalog.complementary(item_ids=["pants/pants0"], k=1)
+
+
+def test_similar_matches_categories_ignoring_case_and_refuses_unknown_ones(shop):
+    catalog = Catalog.open(shop / "store")
+    assert [h.item_id for h in catalog.similar("pants/pants0", category="PANTS")] == \
+        [h.item_id for h in catalog.similar("pants/pants0", category="pants")]
+    with pytest.raises(InputError, match="unknown category 'hats'; the catalogue has: dress, handbag"):
+        catalog.similar("pants/pants0", category="hats")
+    assert set(catalog.complementary(item_ids=["dress/dress0"], categories=["Sneakers"], k=1)) == {"sneakers"}

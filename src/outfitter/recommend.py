@@ -100,6 +100,7 @@ class Catalog:
             raise InputError("give exactly one of item_id or image")
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}", field="k")
+        category = self._category(category) if category is not None else None
         query = self.store.vector(item_id) if item_id is not None else self.embed_image(image)
         exclude = [{item_id}] if item_id is not None else None
         found = self.index.search(query[None], k, category=category, exclude=exclude)[0]
@@ -123,7 +124,7 @@ class Catalog:
             raise InputError(f"k must be at least 1, got {k}", field="k")
         item_ids, pictures = list(item_ids or []), [self._picture(im) for im in images or []]
         self._check_items(item_ids)
-        self._check_categories(categories)
+        categories = [self._category(c) for c in categories] if categories is not None else None
         complements = self.complements
         photo_slots = complements.photo_slots(pictures)
         query = complements.query_embeddings(item_ids, pictures)
@@ -151,12 +152,13 @@ class Catalog:
         labels = item_ids + [_label(im, n) for n, im in enumerate(images, 1)]
         return complements.score(query, labels, complements.item_slots(item_ids) + photo_slots)
 
-    def _check_categories(self, categories: Sequence[str] | None) -> None:
-        """Refuse unknown category names before any long work, listing the catalogue's."""
-        unknown = [c for c in categories or () if c not in self.store.category_names]
-        if unknown:
-            raise InputError(f"unknown category {unknown[0]!r}; the catalogue has: "
+    def _category(self, category: str) -> str:
+        """The catalogue's spelling of a category (case does not matter); unknown ones refused, listing the known."""
+        name = self.store.category_name(category)
+        if name is None:
+            raise InputError(f"unknown category {category!r}; the catalogue has: "
                              f"{', '.join(sorted(self.store.category_names))}", field="categories")
+        return name
 
     def _check_items(self, item_ids: Sequence[str]) -> None:
         """Refuse unknown item ids before any long work (binding a model embeds the whole catalogue)."""

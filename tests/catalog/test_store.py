@@ -236,3 +236,15 @@ def test_compaction_carries_shared_features_and_removes_every_old_file(store, mo
 
 def test_an_empty_store_has_an_empty_feature_table(store):
     assert store.features("hist").shape == (0, 0)
+
+
+def test_ids_that_cannot_name_one_item_are_refused_and_nothing_is_stored(store):
+    with pytest.raises(InputError, match="'..' path segment; nothing was stored"):
+        store.append([Item("ok"), Item("a/../b")], unit(2))
+    assert len(CatalogStore.open(store.root)) == 0
+
+
+def test_categories_match_ignoring_case_when_only_one_name_fits(store):
+    store.append(items("a", 2, category="Shoes") + items("b", 1, category="tops"), unit(3))
+    assert store.category_name("shoes") == "Shoes" and store.category_code("TOPS") == store.category_code("tops")
+    assert store.category_name("hats") is None

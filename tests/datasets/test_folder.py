@@ -121,3 +121,19 @@ def test_read_source_picks_folder_or_manifest(tmp_path: Path) -> None:
     assert [item.item_id for item in read_source(manifest)] == ["a"]
     with pytest.raises(InputError, match="folder of images or a .csv"):
         read_source(tmp_path / "photos" / "tops" / "a.jpg")
+
+
+@pytest.mark.parametrize("bad_id, reason", [("../etc", "path segment"), ("a/./b", "path segment"),
+                                            ("x" * 513, "513 characters"), ("tab\there", "control character")])
+def test_manifest_ids_that_cannot_name_one_item_are_refused_with_their_line(tmp_path: Path, bad_id, reason) -> None:
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.jpg")
+    (tmp_path / "m.csv").write_text(f"path,id\na.jpg,good\na.jpg,\"{bad_id}\"\n")
+    with pytest.raises(InputError, match=rf"m.csv:3 \(field 'id'\): .*{reason}"):
+        read_manifest(tmp_path / "m.csv")
+
+
+def test_a_photo_whose_name_holds_a_control_character_is_named(tmp_path: Path) -> None:
+    (tmp_path / "tops").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "tops" / "bad\x01name.jpg", format="JPEG")
+    with pytest.raises(InputError, match="control character.*rename the file"):
+        read_folder(tmp_path)

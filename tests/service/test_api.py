@@ -112,3 +112,11 @@ def test_docs_work_offline(client):
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     assert {"results", "query_slots"} <= set(schemas["ComplementaryResponse"]["properties"])
     assert {"score", "verdict", "pairs", "clashes"} <= set(schemas["OutfitScoreResponse"]["properties"])
+
+
+def test_categories_match_ignoring_case(client):
+    upper = client.get("/items", params={"category": "TOPS"}).json()["items"]
+    assert upper and upper == client.get("/items", params={"category": "tops"}).json()["items"]
+    first = upper[0]["id"]
+    hits = client.post("/similar", params={"category": "Shoes"}, json={"item_id": first}).json()["hits"]
+    assert hits and {h["category"] for h in hits} == {"shoes"}

@@ -35,6 +35,7 @@ from outfitter.atomic import write_atomic, write_json, write_npy
 from outfitter.catalog import integrity
 from outfitter.catalog.integrity import Problem
 from outfitter.errors import InputError, StoreError
+from outfitter.ids import id_problem
 from outfitter.types import Item
 
 MANIFEST = "store.json"
@@ -336,13 +337,19 @@ class CatalogStore:
             raise InputError(f"unknown item id {item_id!r} in store {self.root}", field="item_id") from None
 
     def category_code(self, category: str | None) -> int | None:
-        """The code of a category name, None if the store has no such category."""
+        """The code of a category name (matched as `category_name` does), None if the store has no such category."""
         if category is None:
             return NO_CATEGORY
-        try:
-            return self._manifest["categories"].index(category)
-        except ValueError:
-            return None
+        name = self.category_name(category)
+        return None if name is None else self._manifest["categories"].index(name)
+
+    def category_name(self, category: str) -> str | None:
+        """The store's spelling of a category: the exact name, else the one name equal to it ignoring case."""
+        names = self._manifest["categories"]
+        if category in names:
+            return category
+        folded = [name for name in names if name.casefold() == category.casefold()]
+        return folded[0] if len(folded) == 1 else None
 
     def blocks(self, rows: int = 65536) -> Iterator[Block]:
         """Scan the whole catalogue in blocks of at most `rows` rows (deleted rows flagged, not removed)."""
@@ -403,6 +410,9 @@ class CatalogStore:
         atomically; ids must be new."""
         vectors = self._check_vectors(items, vectors)
         features = {n: _check_feature(n, a, len(items)) for n, a in (features or {}).items()}
+        bad = next(((it.item_id, p) for it in items if (p := id_problem(it.item_id))), None)
+        if bad:
+            raise InputError(f"{bad[1]}; nothing was stored", field="item_id")
         if not items:
             return
         with self._lock():

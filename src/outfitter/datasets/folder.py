@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from outfitter.errors import InputError
+from outfitter.ids import id_problem
 from outfitter.images import IMAGE_SUFFIXES
 from outfitter.types import Item
 
@@ -57,6 +58,8 @@ def read_folder(root: str | Path) -> list[Item]:
     by_id: dict[str, Path] = {}
     for path in _image_files(root):
         item_id = path.relative_to(root).with_suffix("").as_posix()
+        if problem := id_problem(item_id):
+            raise InputError(f"{problem} (rename the file)", path=path)
         if item_id in by_id:
             raise InputError(f"{by_id[item_id].name} and {path.name} give the same id {item_id!r}", path=path.parent)
         by_id[item_id] = path
@@ -106,6 +109,8 @@ def _manifest_rows(csv_path: Path) -> Iterator[tuple[int, Item]]:
                 if not any(cell.strip() for cell in row):
                     continue
                 item = _manifest_item(csv_path, reader.line_num, header, row)
+                if problem := id_problem(item.item_id):
+                    raise InputError(problem, path=csv_path, line=reader.line_num, field="id" if "id" in header else "path")
                 _check_unique(csv_path, reader.line_num, item.item_id, first_line_of, "id" in header)
                 yield reader.line_num, item
     except (OSError, UnicodeDecodeError, csv.Error) as error:

@@ -87,5 +87,5 @@ def require_categories(catalog: Catalog, categories: Iterable[str | None]) -> No
     """422 naming the first category the catalogue does not have, and the ones it has."""
     known = catalog.store.category_names
     for name in categories:
-        if name is not None and name not in known:
+        if name is not None and catalog.store.category_name(name) is None:
             raise HTTPException(422, f"unknown category {name!r} (this catalogue has: {', '.join(known) or 'none'})")
