@@ -174,3 +174,29 @@ def test_similar_with_an_unknown_category_is_an_error_not_an_empty_answer(photo_
     first = _first_item(store)
     result = runner.invoke(app, ["similar", "--store", str(store), "--item", first, "--category", "nope"])
     assert result.exit_code == 2 and "unknown category 'nope'; the catalogue has:" in result.stderr
+
+
+def test_a_full_disk_is_one_line_and_leaves_the_store_as_it_was(photo_folder, tmp_path):
+    """`index` in a subprocess whose files may not grow past 4 KB (as on a full disk): exit 2, one line, nothing lost."""
+    import subprocess
+    import sys
+
+    from outfitter import CatalogStore
+
+    store = tmp_path / "store"
+    photos = sorted(p for p in photo_folder.rglob("*.jpg"))
+    first = tmp_path / "first"
+    for photo in photos[:2]:
+        (first / photo.parent.name).mkdir(parents=True, exist_ok=True)
+        (first / photo.parent.name / photo.name).write_bytes(photo.read_bytes())
+    assert runner.invoke(app, ["index", str(first), "--store", str(store), "--workers", "0"]).exit_code == 0
+    script = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096)); from outfitter.cli import app; "
+              "sys.argv = ['outfitter'] + sys.argv[1:]; app()")
+    done = subprocess.run([sys.executable, "-c", script, "index", str(photo_folder), "--store", str(store),
+                           "--workers", "0", "--runtime", "torch"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "vectors.npy: the disk is full (short write" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    opened = CatalogStore.open(store)
+    assert len(opened) == 2 and opened.verify() == [] and opened.orphans() == []

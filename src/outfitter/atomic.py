@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -25,6 +26,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
         _fsync(tmp_path)
         os.replace(tmp_path, path)
         _fsync_dir(path.parent)
+    except OSError as exc:
+        if exc.filename is None:  # numpy reports a short write without errno or file: name both
+            raise OSError(exc.errno or errno.ENOSPC, f"short write, {exc}", str(path)) from exc
+        raise
     finally:
         tmp_path.unlink(missing_ok=True)
 

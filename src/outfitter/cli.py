@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -38,8 +39,23 @@ def reports_errors(command: Callable) -> Callable:
         except OutfitterError as exc:
             err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except OSError as exc:  # disk full, read-only or forbidden: the writes are atomic, so nothing is half-done
+            err_console.print(f"[red]error:[/red] {_os_error(exc)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
 
     return run
+
+
+OS_HINTS = {errno.ENOSPC: "the disk is full", errno.EFBIG: "the file grew past the allowed size",
+            errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+            errno.EPERM: "operation not permitted", errno.EDQUOT: "the disk quota is used up"}
+
+
+def _os_error(exc: OSError) -> str:
+    """One line: the file, what went wrong, and that the store is as it was before the command."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    cause = OS_HINTS.get(exc.errno, exc.strerror or str(exc))
+    return f"{where}{cause} ({exc.strerror or exc}); nothing was half-written, stores are as they were"
 
 
 @app.callback()

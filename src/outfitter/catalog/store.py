@@ -127,16 +127,26 @@ class Segment:
               features: Mapping[str, np.ndarray] | None = None) -> "Segment":
         """Write a new segment's files (each atomically); it joins the store only when the manifest names it."""
         seg = cls(root, f"seg-{uuid.uuid4().hex[:12]}")
+        try:
+            seg._write_files(items, vectors, codes, features)
+        except BaseException:
+            for path in seg.files():  # a failed write (disk full, read-only) leaves no part of the segment
+                path.unlink(missing_ok=True)
+            raise
+        return seg
+
+    def _write_files(self, items: Sequence[Item], vectors: np.ndarray, codes: np.ndarray,
+                     features: Mapping[str, np.ndarray] | None) -> None:
+        """Each file of a new segment, written atomically."""
         lines = [json.dumps(_item_record(it), ensure_ascii=False).encode() + b"\n" for it in items]
         offsets = np.cumsum([0] + [len(line) for line in lines[:-1]], dtype=np.int64)
-        write_atomic(seg.path("meta.jsonl"), lambda fh: fh.writelines(lines))
-        write_npy(seg.path("offsets.npy"), offsets)
-        write_npy(seg.path("ids.npy"), np.array([it.item_id for it in items], dtype=str))
-        write_npy(seg.path("categories.npy"), codes.astype(np.int32))
-        write_npy(seg.path("vectors.npy"), vectors)
+        write_atomic(self.path("meta.jsonl"), lambda fh: fh.writelines(lines))
+        write_npy(self.path("offsets.npy"), offsets)
+        write_npy(self.path("ids.npy"), np.array([it.item_id for it in items], dtype=str))
+        write_npy(self.path("categories.npy"), codes.astype(np.int32))
+        write_npy(self.path("vectors.npy"), vectors)
         for name, array in (features or {}).items():
-            seg.write_feature(name, array)
-        return seg
+            self.write_feature(name, array)
 
     def files(self) -> list[Path]:
         """Every file of the segment, its features' included (what deleting the segment removes)."""
