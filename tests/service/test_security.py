@@ -74,3 +74,23 @@ def test_serve_allows_loopback_names_the_bound_host_or_the_given_list():
     assert "shop.lan" in default_allowed_hosts("shop.lan", None)
     assert default_allowed_hosts("0.0.0.0", None) == ["*"]
     assert default_allowed_hosts("0.0.0.0", ["shop.example"]) == ["shop.example"]
+
+
+def test_a_body_that_stops_arriving_gets_408_instead_of_hanging(store, model):
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    from outfitter.service import running
+
+    with running(create_app(store, model=model, body_timeout_s=0.5)) as url:
+        address = urlsplit(url)
+        with socket.create_connection((address.hostname, address.port), timeout=10) as conn:
+            conn.sendall(b"POST /similar HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 1000\r\n\r\n{\"item_id\": ")
+            started = time.monotonic()
+            answer = ""
+            while "stopped arriving" not in answer and (chunk := conn.recv(4096)):
+                answer += chunk.decode()
+    assert answer.startswith("HTTP/1.1 408") and "stopped arriving" in answer
+    assert time.monotonic() - started < 5

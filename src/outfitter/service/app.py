@@ -31,7 +31,8 @@ DESCRIPTION = """Similar and complementary fashion items from one photo; the web
 Complements come one row per outfit slot (shoes, bags, outerwear, ...) worn with the query, most worn first;
 an outfit score comes with a verdict (goes well / so-so / clashes) and the pairs that cannot be worn together.
 Queries take JSON, or a multipart form with `image` files. Errors are `{"detail": "..."}`: 400 malformed form or
-too many files, 401 missing API key, 404 unknown item, 413 body over the upload limit, 415 other body types,
+too many files, 401 missing API key, 404 unknown item, 408 a body that stopped arriving, 413 body over the upload
+limit, 415 other body types,
 422 bad input or image (an unknown category names the catalogue's categories).
 When the server has an API key, send it as `X-API-Key: KEY` or `Authorization: Bearer KEY`;
 the page takes it from its address once (`/?key=KEY`) and keeps it in a same-site cookie.
@@ -47,7 +48,7 @@ def create_app(
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     weights: str | Path | None = None,
     allowed_hosts: Sequence[str] | None = None,
-    **limits: int,
+    **limits: float,
 ) -> FastAPI:
     """The service for the store in `store_dir`; `limits` overrides ServiceSettings' caps.
 
@@ -67,7 +68,7 @@ def create_app(
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.refresh_lock = threading.Lock()
-    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts or ["*"]))
     install_error_handlers(app)
     for router in (public, recommend, catalogue):

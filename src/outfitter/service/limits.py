@@ -1,7 +1,9 @@
-"""Request body cap, enforced while the body streams in: a declared or actual size over the limit is a 413."""
+"""Request body limits, enforced while the body streams in: a declared or actual size over the cap is a 413, and a
+client that stops sending before its body is complete gets a 408 instead of holding a worker forever."""
 
 from __future__ import annotations
 
+import anyio
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,11 +15,13 @@ def too_large(limit: int) -> HTTPException:
 
 
 class BodyLimit:
-    """ASGI middleware: refuse a Content-Length over the limit at once, and stop reading a body that grows past it."""
+    """ASGI middleware: refuse a Content-Length over the limit at once, stop reading a body that grows past it,
+    and give up on a body whose next part takes longer than `timeout_s` to arrive."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 30.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,7 +36,10 @@ class BodyLimit:
 
         async def counted() -> Message:
             nonlocal received
-            message = await receive()
+            with anyio.move_on_after(self.timeout_s) as waited:
+                message = await receive()
+            if waited.cancelled_caught:
+                raise HTTPException(408, f"the request body stopped arriving (nothing for {self.timeout_s:g} s)")
             received += len(message.get("body", b""))
             if received > self.max_bytes:
                 raise too_large(self.max_bytes)

@@ -26,6 +26,7 @@ class ServiceSettings:
     weights: Path | None = None
     api_key: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    body_timeout_s: float = 30.0
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_images: int = 8
     max_items: int = 20
