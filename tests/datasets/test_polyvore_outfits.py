@@ -183,3 +183,9 @@ def test_categories_csv_rows_need_three_fields(root: Path) -> None:
     with pytest.raises(InputError, match="expected 3 fields") as error:
         PolyvoreOutfits(root).categories()
     assert error.value.line == 2
+
+
+def test_a_categories_file_that_is_not_utf8_is_named_with_its_line(root: Path) -> None:
+    (root / "categories.csv").write_bytes(b"1,shirt,tops\n2,caf\xe9 dress,all-body\n")
+    with pytest.raises(InputError, match=r"categories.csv:\d.*not UTF-8"):
+        PolyvoreOutfits(root).items()

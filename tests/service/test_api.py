@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from tests.service.conftest import VERDICTS
@@ -21,7 +23,8 @@ def test_similar_to_an_item_excludes_it_and_links_photos(client):
     hits = client.post("/similar?k=3", json={"item_id": "shoes/shoes0"}).json()["hits"]
     assert len(hits) == 3 and "shoes/shoes0" not in [h["id"] for h in hits]
     assert set(hits[0]) == {"id", "score", "category", "image_url"}
-    assert hits[0]["image_url"] == f"/items/{hits[0]['id']}/image"
+    assert hits[0]["image_url"] == f"/item/image?id={quote(hits[0]['id'], safe='')}"
+    assert client.get(hits[0]["image_url"]).status_code == 200
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
 
 
@@ -120,3 +123,9 @@ def test_categories_match_ignoring_case(client):
     first = upper[0]["id"]
     hits = client.post("/similar", params={"category": "Shoes"}, json={"item_id": first}).json()["hits"]
     assert hits and {h["category"] for h in hits} == {"shoes"}
+
+
+def test_deeply_nested_json_is_a_422_not_a_crash(client):
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post("/similar", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422

@@ -79,3 +79,16 @@ def test_no_5xx_under_load_while_the_store_changes(live_store, model, tmp_path):
                 thread.join()
     assert statuses and not [s for s in statuses if s >= 500]
     assert set(statuses) <= {200, 404}  # 404: an item deleted between listing it and asking for it
+
+
+def test_any_id_is_reachable_by_query_parameter(live_store, model, tmp_path):
+    odd = "tops/a b?c#d%/image"
+    path = tmp_path / "odd.jpg"
+    draw_item("tops", (10, 200, 10), seed=900).save(path)
+    index_items([Item(odd, str(path), "tops")], live_store, workers=0, progress=False)
+    with TestClient(create_app(live_store, model=model)) as client:
+        item = client.get("/item", params={"id": odd}).json()
+        assert item["id"] == odd
+        photo = client.get(item["image_url"])
+        assert photo.status_code == 200 and photo.headers["content-type"].startswith("image/")
+        assert client.get("/item", params={"id": "tops/none"}).status_code == 404

@@ -275,11 +275,14 @@ def _read_categories(path: Path) -> dict[str, tuple[str, str]]:
     categories = {}
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
-        for row in reader:
-            if not row:
-                continue
-            if len(row) != 3:
-                message = f"expected 3 fields (id, name, semantic category), got {len(row)}"
-                raise InputError(message, path=path, line=reader.line_num)
-            categories[row[0].strip()] = (row[1].strip(), row[2].strip())
+        try:
+            for row in reader:
+                if not row:
+                    continue
+                if len(row) != 3:
+                    message = f"expected 3 fields (id, name, semantic category), got {len(row)}"
+                    raise InputError(message, path=path, line=reader.line_num)
+                categories[row[0].strip()] = (row[1].strip(), row[2].strip())
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise InputError(f"not UTF-8 CSV text ({error})", path=path, line=reader.line_num + 1) from error
     return categories

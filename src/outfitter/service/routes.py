@@ -134,6 +134,21 @@ def list_items(request: Request, catalog: CatalogDep, category: str | None = Non
     return ItemPage(total=len(ids), offset=offset, limit=limit, items=items)
 
 
+IdParam = Annotated[str, Query(alias="id", description="The item id, whatever it holds (URL-encoded).")]
+
+
+@catalogue.get("/item/image", response_class=FileResponse, responses={200: {"content": {"image/*": {}}}})
+def item_image_by_query(item_id: IdParam, catalog: CatalogDep) -> FileResponse:
+    """The item's photo, its id as a query parameter (reaches any id, even one ending in `/image`)."""
+    return item_image(item_id, catalog)
+
+
+@catalogue.get("/item", response_model=ItemOut)
+def get_item_by_query(request: Request, item_id: IdParam, catalog: CatalogDep) -> ItemOut:
+    """One catalogue item, its id as a query parameter (reaches any id)."""
+    return get_item(request, item_id, catalog)
+
+
 @catalogue.get("/items/{item_id:path}/image", response_class=FileResponse,
                responses={200: {"content": {"image/*": {}}}})
 def item_image(item_id: str, catalog: CatalogDep) -> FileResponse:

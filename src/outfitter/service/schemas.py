@@ -114,7 +114,7 @@ class ErrorOut(BaseModel):
 
 def image_url(root_path: str, item_id: str) -> str:
     """The path of an item's photo under this app."""
-    return f"{root_path}/items/{quote(item_id, safe='/')}/image"
+    return f"{root_path}/item/image?id={quote(item_id, safe='')}"
 
 
 def hit_out(hit: Hit, root_path: str) -> HitOut:
