@@ -181,7 +181,7 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 def test_max_pixels_refuses_a_real_image_without_touching_pils_limit() -> None:
     limit_before = Image.MAX_IMAGE_PIXELS
     data = encode(Image.new("RGB", (200, 200)), "PNG")
-    with pytest.raises(ImageError, match=r"200x200 = 40,000 pixels, limit 10,000"):
+    with pytest.raises(ImageError, match=r"200x200 = 40,000 pixels to decode, limit 10,000"):
         load_image(data, max_pixels=10_000)
     assert load_image(data, max_pixels=40_000).size == (200, 200)
     assert Image.MAX_IMAGE_PIXELS == limit_before
@@ -375,3 +375,15 @@ def test_garment_histograms_of_a_plain_picture_count_every_pixel():
     assert torch.allclose(histogram.max(), torch.tensor(1.0)) and torch.isfinite(histogram).all()
     with pytest.raises(ValueError, match=r"\[N,3,H,W\]"):
         garment_histograms(plain[0])
+
+
+def test_the_pixel_budget_counts_what_is_decoded():
+    from outfitter.images import load_image
+
+    jpeg, png = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (2000, 1500), (90, 40, 20)).save(jpeg, format="JPEG")
+    Image.new("RGB", (2000, 1500), (0, 0, 0)).save(png, format="PNG")
+    assert load_image(jpeg.getvalue(), max_pixels=1_000_000, at_least=224).size == (500, 375)  # decoded at 1/4
+    for data, at_least in ((jpeg.getvalue(), None), (png.getvalue(), 224)):
+        with pytest.raises(ImageError, match="3,000,000 pixels to decode, limit 1,000,000"):
+            load_image(data, max_pixels=1_000_000, at_least=at_least)

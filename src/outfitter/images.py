@@ -50,7 +50,7 @@ def load_image(
     sides stay at least that many pixels: a 2000-pixel photo headed for 224x224 then decodes several times faster.
     """
     label, data = _photo_bytes(source, name)
-    img = _open(data, label, max_pixels)
+    img = _open(data, label, max_pixels, at_least)
     if at_least is not None and img.format == "JPEG":
         img.draft("RGB", _draft_size(img.size, at_least))
     return to_rgb(_load(img, label), name=label)
@@ -118,7 +118,7 @@ def load_pixels(
     1.2 instead of 2.2 CPU ms for a 400x534 photo. Everything else goes through PIL.
     """
     label, data = _photo_bytes(source, name)
-    img = _open(data, label, max_pixels)
+    img = _open(data, label, max_pixels, at_least)
     if img.format != "JPEG" or img.mode not in ("RGB", "L") or _draft_scale(img.size, at_least) > 1:
         return to_pixels(load_image(data, name=label, max_pixels=max_pixels, at_least=at_least), size, mode)
     try:
@@ -222,8 +222,12 @@ def _read(path: Path, label: str) -> bytes:
         raise ImageError(f"cannot read file ({e.strerror or e})", path=label) from e
 
 
-def _open(data: bytes, label: str, max_pixels: int) -> ImageFile.ImageFile:
-    """Identify the format and check size and completeness from the header, before any pixels are decoded."""
+def _open(data: bytes, label: str, max_pixels: int, at_least: int | None = None) -> ImageFile.ImageFile:
+    """Identify the format and check size and completeness from the header, before any pixels are decoded.
+
+    `max_pixels` bounds the pixels that will be decoded: a JPEG decoded at reduced scale (`at_least`) counts
+    at that scale, so a 48-megapixel phone photo passes where a 36-megapixel PNG (decoded whole) does not.
+    """
     try:
         img = Image.open(io.BytesIO(data), formats=_FORMATS)
     except UnidentifiedImageError:
@@ -232,10 +236,11 @@ def _open(data: bytes, label: str, max_pixels: int) -> ImageFile.ImageFile:
         raise ImageError(f"too large, possibly a decompression bomb ({e})", path=label) from None
     except _DECODE_ERRORS as e:
         raise _decode_failure(e, label) from e
-    if img.width * img.height > max_pixels:
+    scale = _draft_scale(img.size, at_least) if img.format == "JPEG" else 1
+    if (img.width // scale) * (img.height // scale) > max_pixels:
         raise ImageError(
-            f"too large ({img.width}x{img.height} = {img.width * img.height:,} pixels, limit {max_pixels:,}),"
-            " possibly a decompression bomb",
+            f"too large ({img.width}x{img.height} = {img.width * img.height:,} pixels to decode, limit "
+            f"{max_pixels:,}), possibly a decompression bomb",
             path=label,
         )
     if not _is_complete(data, img.format):

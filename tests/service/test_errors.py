@@ -49,6 +49,7 @@ def test_unknown_items_are_404(client, method, path, body, message):
     ("empty.jpg", b"", "empty file"),
     ("cut.jpg", _jpeg((64, 64))[:300], "truncated"),
     ("bomb.png", _png_claiming(50_000, 50_000), "decompression bomb"),
+    ("black.png", _png_claiming(6000, 6000), "36,000,000 pixels to decode, limit 25,000,000"),
 ])
 def test_bad_uploads_are_422_with_a_message(client, name, data, message):
     for path in ("/similar", "/complementary", "/outfit-score"):

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from outfitter.images import DEFAULT_MAX_PIXELS
-
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# Pixels an upload may decode to: a 34 KB all-black 6000x6000 PNG (36 MP) once took 461 MiB; a large phone JPEG
+# still passes, as it decodes at reduced scale (images._open counts the pixels actually decoded).
+UPLOAD_MAX_PIXELS = 25_000_000
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class ServiceSettings:
     api_key: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     body_timeout_s: float = 30.0
-    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_pixels: int = UPLOAD_MAX_PIXELS
     max_images: int = 8
     max_items: int = 20
     embed_workers: int = max(1, os.cpu_count() or 1)
