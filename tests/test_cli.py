@@ -200,3 +200,21 @@ def test_a_full_disk_is_one_line_and_leaves_the_store_as_it_was(photo_folder, tm
     assert len(done.stderr.strip().splitlines()) == 1
     opened = CatalogStore.open(store)
     assert len(opened) == 2 and opened.verify() == [] and opened.orphans() == []
+
+
+def test_the_command_line_starts_without_loading_heavy_libraries():
+    import subprocess
+    import sys
+
+    script = ("import sys, outfitter, outfitter.cli; from outfitter import InputError; "
+              "print(sorted(m for m in ('torch', 'faiss', 'numba', 'matplotlib', 'sklearn') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_public_names_import_on_first_use():
+    import outfitter
+
+    assert outfitter.Catalog.__name__ == "Catalog" and "Catalog" in dir(outfitter)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        outfitter.Nope  # noqa: B018
