@@ -21,7 +21,8 @@ test: $(STAMP) browser
 
 # Headless Chromium for the page tests, from Debian (never `playwright install`); they skip without it.
 browser:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	@command -v chromium >/dev/null || (echo "installing Debian's chromium for the browser tests (apt-get, as root)" \
+		&& apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 		|| echo "chromium not installed: browser tests will be skipped"
 
 bench: $(STAMP)

@@ -218,3 +218,14 @@ def test_public_names_import_on_first_use():
     assert outfitter.Catalog.__name__ == "Catalog" and "Catalog" in dir(outfitter)
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         outfitter.Nope  # noqa: B018
+
+
+def test_serve_on_a_busy_port_says_so_before_loading_anything(tmp_path):
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = runner.invoke(app, ["serve", "--store", str(tmp_path / "none"), "--port", str(port)])
+    assert result.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr

@@ -357,6 +357,7 @@ def serve(
     from outfitter.service.security import checked_key, default_allowed_hosts
 
     api_key = checked_key(os.environ.get("OUTFITTER_API_KEY") if api_key is None else api_key)  # typer drops ""
+    _check_port(host, port)
     hosts = default_allowed_hosts(host, allowed_hosts)
     if hosts == ["*"]:
         _warn(f"serving on {host or 'every address'} for any Host name: pass --allowed-hosts NAME to limit it")
@@ -382,6 +383,22 @@ def demo(
     run_demo(out, k=k, console=console)
     if serve_after:
         serve(store=out / "store", host=host, port=port, api_key=api_key)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port another program holds before loading anything (uvicorn would only fail after start-up)."""
+    import socket
+
+    from outfitter.errors import InputError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a closed server's port is free
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise InputError(f"cannot listen on {host}:{port} ({error.strerror}); pick another with --port",
+                             field="port") from None
 
 
 def _warn(message: str) -> None:

@@ -248,3 +248,11 @@ def test_categories_match_ignoring_case_when_only_one_name_fits(store):
     store.append(items("a", 2, category="Shoes") + items("b", 1, category="tops"), unit(3))
     assert store.category_name("shoes") == "Shoes" and store.category_code("TOPS") == store.category_code("tops")
     assert store.category_name("hats") is None
+
+
+def test_a_file_where_the_store_should_be_is_named(tmp_path):
+    taken = tmp_path / "store"
+    taken.write_text("not a store")
+    for make in (lambda: CatalogStore.open(taken), lambda: CatalogStore.create(taken, backbone="toy", dim=8)):
+        with pytest.raises(StoreError, match="is a file, not a store folder"):
+            make()

@@ -137,3 +137,8 @@ def test_a_photo_whose_name_holds_a_control_character_is_named(tmp_path: Path) -
     Image.new("RGB", (8, 8)).save(tmp_path / "tops" / "bad\x01name.jpg", format="JPEG")
     with pytest.raises(InputError, match="control character.*rename the file"):
         read_folder(tmp_path)
+
+
+def test_a_source_that_does_not_exist_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="phots: not found"):
+        read_source(tmp_path / "phots")

@@ -153,6 +153,12 @@ class Segment:
         return [self.path(s) for s in CORE_FILES] + [self.path(f"{n}.npy") for n in self.feature_names()]
 
 
+def _check_folder(root: Path) -> None:
+    """StoreError when the store's place is taken by a file (a store is a folder)."""
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"{root}: is a file, not a store folder; give --store a folder (new or made by outfitter)")
+
+
 MANIFEST_FIELDS = {"backbone": str, "dim": int, "dtype": str, "segments": list, "categories": list, "deleted": list}
 
 
@@ -234,6 +240,7 @@ class CatalogStore:
     def create(cls, root: str | Path, *, backbone: str, dim: int, dtype: str = "float32") -> "CatalogStore":
         """Make a new empty store in `root` (which must not hold one already)."""
         root = Path(root)
+        _check_folder(root)
         if (root / MANIFEST).exists():
             raise StoreError(f"{root}: a catalogue store already exists here")
         if dtype not in DTYPES:
@@ -247,6 +254,7 @@ class CatalogStore:
     @classmethod
     def open(cls, root: str | Path) -> "CatalogStore":
         """Open an existing store; a missing or damaged manifest is a StoreError naming the file."""
+        _check_folder(Path(root))
         path = Path(root) / MANIFEST
         if not path.is_file():
             raise StoreError(f"{root}: no catalogue store here (missing {MANIFEST}); create one with `outfitter index`")

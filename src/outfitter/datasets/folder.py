@@ -47,6 +47,8 @@ def read_source(path: str | Path, *, on_missing: OnMissing | None = None) -> lis
         return read_folder(path)
     if path.is_file() and path.suffix.lower() == ".csv":
         return read_manifest(path, on_missing=on_missing)
+    if not path.exists():
+        raise InputError("not found (give a folder of photos or a .csv manifest)", path=path)
     raise InputError("expected a folder of images or a .csv manifest", path=path)
 
 
