@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -86,3 +88,33 @@ def test_another_model_gets_its_own_tables(store, model):
     torch.manual_seed(1)
     Complements(store, CompatibilityMLP(DIM, hidden_dim=32, backbone="efficientnet_lite0").eval(), {})
     assert len(list((store.root / PROJECTIONS_DIR).iterdir())) == 2
+
+
+def test_a_read_only_store_keeps_its_projections_in_the_user_cache(store, model, tmp_path, monkeypatch):
+    import os
+
+    from outfitter.catalog import store as store_module
+
+    real_access = os.access
+    monkeypatch.setattr(store_module.os, "access", lambda path, mode: False if Path(path) == store.root
+                        else real_access(path, mode))
+    monkeypatch.setattr(store_module, "SIDECAR_FALLBACK", tmp_path / "cache")
+    complements = Complements(CatalogStore.open(store.root), model, {})
+    found = complements.rank(complements.query_embeddings(["item0"]), exclude=["item0"], targets={"tops": ["tops"]},
+                             k=3)
+    assert len(found["tops"]) == 3
+    assert not (store.root / PROJECTIONS_DIR).exists() and list((tmp_path / "cache").rglob("*.npy"))
+
+
+def test_a_read_only_store_without_garment_features_says_how_to_get_them(store, monkeypatch):
+    import os
+
+    from outfitter.catalog import store as store_module
+    from outfitter.compat.garment import GarmentNet
+    from outfitter.errors import StoreError
+
+    real_access = os.access
+    monkeypatch.setattr(store_module.os, "access", lambda path, mode: False if Path(path) == store.root
+                        else real_access(path, mode))
+    with pytest.raises(StoreError, match="read-only, and indexed before garment_hsv features existed"):
+        Complements(CatalogStore.open(store.root), GarmentNet(), {})

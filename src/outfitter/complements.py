@@ -22,7 +22,7 @@ from outfitter.compat.projections import ProjectionTable
 from outfitter.compat.slot_predictor import SlotPredictor
 from outfitter.compat.slots import OutfitSlots
 from outfitter.digest import module_digest
-from outfitter.errors import InputError
+from outfitter.errors import InputError, StoreError
 from outfitter.images import load_image
 from outfitter.outfit_rules import OutfitRules, verdict
 from outfitter.pipeline import ensure_features
@@ -126,7 +126,7 @@ class Complements:
         if self.model.relu_readout() is None:
             self.ranker = ComplementaryRanker(self.model, store.vectors())
             return
-        cache = store.root / PROJECTIONS_DIR / module_digest(self.model, self.model.kind)
+        cache = store.sidecar(PROJECTIONS_DIR) / module_digest(self.model, self.model.kind)
         tables = [ProjectionTable.load_or_build(self.model, seg.vectors, cache / seg.name) for seg in store.segments]
         _remove_stale(cache, {seg.name for seg in store.segments})
         self.ranker = ComplementaryRanker(self.model, tables=tables)
@@ -135,6 +135,9 @@ class Complements:
         """Embed every stored row from its stored per-item feature (back-filled first where a segment lacks it)."""
         store, spec = self.store, self.model.input_spec()
         if store.segments_missing(spec["feature"]):
+            if not store.writable():
+                raise StoreError(f"{store.root}: read-only, and indexed before {spec['feature']} features existed; "
+                                 "run `outfitter index` on a writable copy once")
             ensure_features(store, [spec["feature"]], progress=progress)
         features = store.features(spec["feature"])
         with torch.no_grad():
@@ -148,7 +151,7 @@ class Complements:
     def _bind_embedded_rows(self) -> None:
         """Rank the model's embeddings of the live items whose inputs it could compute (cached in the store)."""
         items = [self.store.get(i) for i in self.store.ids()]
-        inputs = item_inputs(self.model, items, self.store.root / CACHE_DIR, progress=False,
+        inputs = item_inputs(self.model, items, self.store.sidecar(CACHE_DIR), progress=False,
                              backbone=self.model_backbone)
         table = embed_table(self.model, inputs)
         codes = self.store.all_categories()

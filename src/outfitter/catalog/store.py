@@ -19,7 +19,9 @@ and features can be added to an existing segment (back-filling a store made befo
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
+import os
 import re
 import time
 import uuid
@@ -39,6 +41,7 @@ from outfitter.ids import id_problem
 from outfitter.types import Item
 
 MANIFEST = "store.json"
+SIDECAR_FALLBACK = Path.home() / ".cache" / "outfitter" / "stores"  # sidecars of stores that cannot be written
 RETIRE_AFTER_S = 600.0  # how long a replaced segment's files outlive the commit that replaced them
 FORMAT_VERSION = 1
 DTYPES = ("float32", "float16")
@@ -280,6 +283,18 @@ class CatalogStore:
         return store
 
     # ---- what it holds
+
+    def writable(self) -> bool:
+        """Whether this process may add files to the store's folder (False on a read-only mount)."""
+        return os.access(self.root, os.W_OK)
+
+    def sidecar(self, name: str) -> Path:
+        """The folder where derived data about this store (projection tables, feature caches) lives: inside the
+        store when it can be written, else under the user's cache (a read-only store still serves)."""
+        if self.writable():
+            return self.root / name
+        digest = hashlib.sha1(str(self.root.resolve()).encode()).hexdigest()[:16]
+        return SIDECAR_FALLBACK / f"{self.root.name}-{digest}" / name
 
     def is_current(self) -> bool:
         """Whether this snapshot is still the store's newest (a stat of the manifest, which every commit replaces)."""
