@@ -229,3 +229,15 @@ def test_serve_on_a_busy_port_says_so_before_loading_anything(tmp_path):
         port = holder.getsockname()[1]
         result = runner.invoke(app, ["serve", "--store", str(tmp_path / "none"), "--port", str(port)])
     assert result.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_similar_draws_a_contact_sheet(photo_folder, tmp_path):
+    store = tmp_path / "store"
+    assert runner.invoke(app, ["index", str(photo_folder), "--store", str(store), "--workers", "0"]).exit_code == 0
+    photo = next(photo_folder.rglob("*.jpg"))
+    result = runner.invoke(app, ["similar", "--store", str(store), "--image", str(photo), "--item", _first_item(store),
+                                 "--k", "3", "--sheet", str(tmp_path / "sheet.png")])
+    assert result.exit_code == 0 and "contact sheet written" in result.stdout
+    from PIL import Image
+
+    assert Image.open(tmp_path / "sheet.png").format == "PNG"

@@ -109,6 +109,7 @@ def similar(
     k: Annotated[int, typer.Option("--k", min=1, help="Results per query.")] = 10,
     category: Annotated[Optional[str], typer.Option(help="Only items of this category.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per query.")] = False,
+    sheet: Annotated[Optional[Path], typer.Option(help="Also write a contact-sheet PNG here (one row per query).")] = None,
     weights: WeightsOpt = None,
 ) -> None:
     """Find the items most similar to photos or catalogue items."""
@@ -118,13 +119,23 @@ def similar(
     if not image and not item:
         raise InputError("give at least one --image PATH or --item ID")
     catalog = Catalog.open(store, weights=weights)
-    queries = [(str(p), {"image": p}) for p in image or []] + [(i, {"item_id": i}) for i in item or []]
-    for label, query in queries:
+    queries = [(str(p), str(p), {"image": p}) for p in image or []]
+    queries += [(i, catalog.store.get(i).path, {"item_id": i}) for i in item or []]
+    rows = []
+    for label, photo, query in queries:
         hits = catalog.similar(**query, k=k, category=category)
+        rows.append((Path(label).name, photo, hits))
         if as_json:
             print(json.dumps({"query": label, "hits": [h.to_dict() for h in hits]}))
         else:
             console.print(hits_table(f"similar to {label}", hits))
+    if sheet:
+        from outfitter.sheets import SheetCell, contact_sheet
+
+        cells = [(label, [SheetCell(photo, ("query", label))] + [SheetCell.from_hit(h) for h in hits])
+                 for label, photo, hits in rows]
+        written = contact_sheet(cells, sheet, title="outfitter: similar items")
+        (err_console if as_json else console).print(f"contact sheet written to {written}")
 
 
 @app.command("build-index")
