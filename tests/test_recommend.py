@@ -184,3 +184,16 @@ def test_similar_matches_categories_ignoring_case_and_refuses_unknown_ones(shop)
     with pytest.raises(InputError, match="unknown category 'hats'; the catalogue has: dress, handbag"):
         catalog.similar("pants/pants0", category="hats")
     assert set(catalog.complementary(item_ids=["dress/dress0"], categories=["Sneakers"], k=1)) == {"sneakers"}
+
+
+def test_slots_worked_out_once_can_be_passed_back(shop):
+    catalog = Catalog.open(shop / "store")
+    photo = shop / "dress" / "dress1.jpg"
+    slots = catalog.query_slots(["pants/pants0"], [photo])
+    assert catalog.complementary(["pants/pants0"], [photo], k=2, query_slots=slots) == \
+        catalog.complementary(["pants/pants0"], [photo], k=2)
+    as_bottoms = catalog.complementary(images=[photo], k=1, query_slots=["bottoms"])
+    assert "bottoms" not in as_bottoms and "shoes" in as_bottoms
+    assert catalog.score_outfit(["pants/pants0", "pants/pants1"], query_slots=["bottoms", "tops"]).clashes == []
+    with pytest.raises(InputError, match="1 query slots for 2 items and photos"):
+        catalog.score_outfit(["pants/pants0", "pants/pants1"], query_slots=["bottoms"])

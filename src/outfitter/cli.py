@@ -299,7 +299,8 @@ def complete(
 
     catalog = Catalog.open(store, model=model, weights=weights, slots=slots)
     query_slots = catalog.query_slots(item or [], image or [])
-    found = catalog.complementary(item_ids=item or [], images=image or [], categories=category, k=k)
+    found = catalog.complementary(item_ids=item or [], images=image or [], categories=category, k=k,
+                                  query_slots=query_slots)
     if as_json:
         print(json.dumps({"query": [*(item or []), *map(str, image or [])], "query_slots": query_slots,
                           "categories": {c: [h.to_dict() for h in hits] for c, hits in found.items()}}))

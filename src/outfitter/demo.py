@@ -53,24 +53,25 @@ def show_complementary(catalog: Catalog, queries: list[Item], out: Path, console
     console.print("[bold]what goes with it[/bold] (shipped GarmentNet, learned from real street outfits)")
     rows = []
     for query in queries:
-        found = catalog.complementary(images=[query.path], k=k)
         slot = catalog.query_slots(images=[query.path])[0]
+        found = catalog.complementary(images=[query.path], k=k, query_slots=[slot])
         console.print(f"{Path(query.path).name} ({query.category}, looks like {slot}): " +
                       ", ".join(f"{row} {hits[0].item_id} ({hits[0].category})" for row, hits in found.items() if hits))
         if len(rows) < DEMO_QUERIES_SHOWN * 4:
             rows += [(row, [SheetCell(query.path, ("query", query.category))] +
                       [SheetCell.from_hit(h) for h in hits]) for row, hits in found.items() if hits]
         if query is queries[0]:
-            show_verdicts(catalog, query, found, console)
+            show_verdicts(catalog, query, slot, found, console)
     sheet = contact_sheet(rows, out / "complementary.png", title="outfitter: what completes the look (one row per slot)")
     console.print(f"contact sheet written to [bold]{sheet}[/bold]")
     return sheet
 
 
-def show_verdicts(catalog: Catalog, query: Item, found: dict[str, list[Hit]], console: Console) -> None:
-    """Score the query with its best picks, and the query with two items of one slot (a clash)."""
+def show_verdicts(catalog: Catalog, query: Item, slot: str | None, found: dict[str, list[Hit]],
+                  console: Console) -> None:
+    """Score the query (of `slot`) with its best picks, and two catalogue items of one slot (a clash)."""
     picks = [hits[0].item_id for hits in found.values() if hits]
-    good = catalog.score_outfit(item_ids=picks, images=[query.path])
+    good = catalog.score_outfit(item_ids=picks, images=[query.path], query_slots=catalog.query_slots(picks) + [slot])
     console.print(f"outfit score of {Path(query.path).name} with those picks: {good.verdict} ({good.score:.2f})")
     by_slot = {}
     for item_id in catalog.store.ids():

@@ -57,9 +57,8 @@ class Catalog:
         and backbone; the model's catalogue embeddings are redone on its first complementary query."""
         if self.store.is_current():
             return self
-        fresh = Catalog(CatalogStore.open(self.store.root), backbone=self._backbone, weights=self._weights,
-                        model=self.model_path, slots=self._slot_mapping, progress=self._progress)
-        return fresh
+        return Catalog(CatalogStore.open(self.store.root), backbone=self._backbone, weights=self._weights,
+                       model=self.model_path, slots=self._slot_mapping, progress=self._progress)
 
     @property
     def has_model(self) -> bool:
@@ -113,12 +112,14 @@ class Catalog:
         *,
         categories: Sequence[str] | None = None,
         k: int = 5,
+        query_slots: Sequence[str | None] | None = None,
     ) -> dict[str, list[Hit]]:
         """Top-k items that go with a partial outfit (catalogue items and/or photos), one row per outfit slot.
 
         Rows are the slots worn with every query item, most worn first (a dress gets shoes, bags, outerwear...,
         never trousers or another dress); each ranks all catalogue categories of that slot. A photo's slot is
-        predicted from the photo. Given `categories`, there is one row per asked category instead.
+        predicted from the photo, unless `query_slots` (from `query_slots()`, items first) are given: then no
+        photo is embedded twice. Given `categories`, there is one row per asked category instead.
         """
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}", field="k")
@@ -126,31 +127,41 @@ class Catalog:
         self._check_items(item_ids)
         categories = [self._category(c) for c in categories] if categories is not None else None
         complements = self.complements
-        photo_slots = complements.photo_slots(pictures)
+        slots = self._slots(item_ids, pictures, query_slots)
         query = complements.query_embeddings(item_ids, pictures)
         covered = [self.store.get(i).category for i in item_ids]
         if complements.rules.slots is None:
             covered += [self._guess_category(p) for p in pictures]
-        targets = complements.rules.targets(complements.item_slots(item_ids) + photo_slots, covered, categories)
+        targets = complements.rules.targets(slots, covered, categories)
         ranked = complements.rank(query, exclude=item_ids, targets=targets, k=k)
         return {row: [self._hit(i, s) for i, s in found] for row, found in ranked.items()}
 
     def query_slots(self, item_ids: Sequence[str] = (), images: Sequence[ImageInput] = ()) -> list[str | None]:
         """The outfit slot of each catalogue item (from its category) and each photo (predicted)."""
-        pictures = [self._picture(im) for im in images]
-        return self.complements.item_slots(list(item_ids)) + self.complements.photo_slots(pictures)
+        return self._slots(list(item_ids), [self._picture(im) for im in images])
 
-    def score_outfit(self, item_ids: Sequence[str] | None = None, images: Sequence[ImageInput] | None = None) -> OutfitScore:
+    def score_outfit(self, item_ids: Sequence[str] | None = None, images: Sequence[ImageInput] | None = None,
+                     query_slots: Sequence[str | None] | None = None) -> OutfitScore:
         """How well the items go together: mean pairwise probability (a clashing pair, such as two pairs of
-        trousers, counts 0), every pair's score, and a verdict (goes well / so-so / clashes)."""
+        trousers, counts 0), every pair's score, and a verdict (goes well / so-so / clashes). `query_slots` as
+        for `complementary`."""
         item_ids, images = list(item_ids or []), list(images or [])
         self._check_items(item_ids)
         pictures = [self._picture(im) for im in images]
-        complements = self.complements
-        photo_slots = complements.photo_slots(pictures)
-        query = complements.query_embeddings(item_ids, pictures)
+        slots = self._slots(item_ids, pictures, query_slots)
+        query = self.complements.query_embeddings(item_ids, pictures)
         labels = item_ids + [_label(im, n) for n, im in enumerate(images, 1)]
-        return complements.score(query, labels, complements.item_slots(item_ids) + photo_slots)
+        return self.complements.score(query, labels, slots)
+
+    def _slots(self, item_ids: list[str], pictures: list[Image.Image],
+               given: Sequence[str | None] | None = None) -> list[str | None]:
+        """The query's slots, items first: the given ones (one per item and photo), else from categories and photos."""
+        if given is None:
+            return self.complements.item_slots(item_ids) + self.complements.photo_slots(pictures)
+        if len(given) != len(item_ids) + len(pictures):
+            raise InputError(f"{len(given)} query slots for {len(item_ids) + len(pictures)} items and photos",
+                             field="query_slots")
+        return list(given)
 
     def _category(self, category: str) -> str:
         """The catalogue's spelling of a category (case does not matter); unknown ones refused, listing the known."""

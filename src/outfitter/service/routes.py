@@ -98,8 +98,9 @@ async def complementary(request: Request, catalog: CatalogDep, settings: Setting
 
     def work() -> tuple[dict[str, list[Hit]], list[str | None]]:
         pictures = _pictures(uploads, settings)
-        rows = catalog.complementary(query.item_ids, pictures, categories=query.categories, k=k)
-        return rows, catalog.query_slots(query.item_ids, pictures)
+        slots = catalog.query_slots(query.item_ids, pictures)
+        return catalog.complementary(query.item_ids, pictures, categories=query.categories, k=k,
+                                     query_slots=slots), slots
 
     rows, slots = await run_cpu(request, work, embeds=bool(uploads))
     root = request.scope.get("root_path", "")
@@ -117,7 +118,8 @@ async def outfit_score(request: Request, catalog: CatalogDep, settings: Settings
 
     def work() -> tuple[OutfitScore, list[str | None]]:
         pictures = _pictures(uploads, settings)
-        return catalog.score_outfit(query.item_ids, pictures), catalog.query_slots(query.item_ids, pictures)
+        slots = catalog.query_slots(query.item_ids, pictures)
+        return catalog.score_outfit(query.item_ids, pictures, query_slots=slots), slots
 
     result, slots = await run_cpu(request, work, embeds=bool(uploads))
     return OutfitScoreResponse.model_validate({**result.to_dict(), "query_slots": slots})
