@@ -197,3 +197,11 @@ def test_slots_worked_out_once_can_be_passed_back(shop):
     assert catalog.score_outfit(["pants/pants0", "pants/pants1"], query_slots=["bottoms", "tops"]).clashes == []
     with pytest.raises(InputError, match="1 query slots for 2 items and photos"):
         catalog.score_outfit(["pants/pants0", "pants/pants1"], query_slots=["bottoms"])
+
+
+def test_with_the_default_model_a_photo_scores_like_its_catalogue_item(shop):
+    catalog = Catalog.open(shop / "store")
+    photo = shop / "pants" / "pants2.jpg"
+    by_photo = catalog.score_outfit(["t-shirt/t-shirt0"], [photo], query_slots=["tops", "bottoms"]).score
+    by_item = catalog.score_outfit(["t-shirt/t-shirt0", "pants/pants2"]).score
+    assert by_photo == pytest.approx(by_item, abs=1e-5)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from outfitter.backbones import Backbone, create_backbone
+from outfitter.backbones import Backbone, create_backbone, get_spec
 from outfitter.catalog.store import CatalogStore
 from outfitter.compat import ComplementaryRanker, embed_table, item_inputs, load_model
 from outfitter.compat.base import CompatModel
@@ -194,7 +194,8 @@ class Complements:
         parts = [self.embeddings_of(list(item_ids))] if item_ids else []
         if images:
             with torch.no_grad():
-                inputs = photo_inputs(self.model, list(images), backbone=self.model_backbone)
+                inputs = photo_inputs(self.model, list(images), backbone=self.model_backbone,
+                                      store_preprocess=get_spec(self.store.backbone).preprocess)
                 parts.append(self.model.embed(*inputs).numpy())
         if not parts:
             raise InputError("give at least one item id or image")

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,8 @@ from torch.utils.data import DataLoader
 from outfitter.backbones import Backbone, Preprocess, create_backbone, get_spec
 from outfitter.compat.base import CompatModel, ItemTable
 from outfitter.config import DECODE_SIDE, DEFAULT_BACKBONE
-from outfitter.images import GARMENT_BINS, color_histograms, garment_histograms
+from outfitter.images import color_histograms
+from outfitter.pipeline.features import FEATURES, compute_features
 from outfitter.pipeline.stages import ImageReader, collate
 from outfitter.types import Item
 
@@ -62,13 +64,19 @@ def item_inputs(
 
 
 def photo_inputs(
-    model: CompatModel, images: Sequence[Image.Image], *, backbone: Backbone | None = None, weights: str | Path | None = None
+    model: CompatModel, images: Sequence[Image.Image], *, backbone: Backbone | None = None,
+    weights: str | Path | None = None, store_preprocess: Preprocess | None = None,
 ) -> tuple[torch.Tensor, ...]:
-    """The inputs `model.embed` takes for in-memory RGB photos (queries), computed exactly as the cached ones."""
+    """The inputs `model.embed` takes for in-memory RGB photos (queries), computed exactly as the cached ones.
+
+    A stored per-item feature (GarmentNet) is computed as `outfitter index` did for the catalogue, on the pixels
+    of `store_preprocess` (the catalogue's backbone's; default: the default backbone's).
+    """
     spec = model.input_spec()
     if spec["inputs"] == "garment":
-        pixels = torch.stack([get_spec(DEFAULT_BACKBONE).preprocess.pixels(img) for img in images])
-        return (garment_histograms(pixels),)
+        preprocess = store_preprocess or get_spec(DEFAULT_BACKBONE).preprocess
+        pixels = torch.stack([preprocess.pixels(img) for img in images])
+        return (torch.from_numpy(compute_features(pixels, [spec["feature"]])[spec["feature"]]),)
     if spec["inputs"] == "vectors":
         backbone = _backbone_for(spec, backbone, weights)
         preprocess = _sized(backbone.preprocess, spec["image_size"])
@@ -103,16 +111,17 @@ def stem_features(items: Sequence[Item], model: CompatModel, cache_dir: str | Pa
 
 
 def garment_inputs(items: Sequence[Item], model: CompatModel, cache_dir: str | Path | None = None, **options: Any) -> ItemTable:
-    """GarmentNet inputs: garment histograms of the photos as the default backbone's input (the pixels `outfitter
-    index` takes them from)."""
+    """GarmentNet inputs: the model's stored per-item feature, computed as `outfitter index` computes it, on the
+    default backbone's pixels."""
+    name = model.input_spec()["feature"]
     preprocess = get_spec(DEFAULT_BACKBONE).preprocess
-    key = _key(f"garment-{preprocess.image_size}-{preprocess.resize_mode}", items, GARMENT_BINS, "histograms")
-    return _extract(items, preprocess, _histogram_fn, cache_dir, key, **options)
+    key = _key(f"{name}-{preprocess.image_size}-{preprocess.resize_mode}", items, FEATURES[name].width, "feature")
+    return _extract(items, preprocess, partial(_feature_fn, name), cache_dir, key, **options)
 
 
-def _histogram_fn(pixels: torch.Tensor) -> tuple[np.ndarray, ...]:
-    """[0,1] pixels (from uint8) -> (garment histograms,)."""
-    return (garment_histograms(pixels.mul(255.0).round_().to(torch.uint8)).numpy(),)
+def _feature_fn(name: str, pixels: torch.Tensor) -> tuple[np.ndarray, ...]:
+    """[0,1] pixels (from uint8) -> (the named stored feature,)."""
+    return (compute_features(pixels.mul(255.0).round_().to(torch.uint8), [name])[name],)
 
 
 def _backbone_for(spec: dict[str, Any], backbone: Backbone | None, weights: str | Path | None) -> Backbone:
