@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from outfitter.compat.slots import OutfitSlots, resolve
 from outfitter.errors import InputError
 
-VERDICTS = ("goes well", "so-so", "clashes")
-
 
 @dataclass(frozen=True)
 class OutfitRules:

@@ -147,14 +147,18 @@ def _prepare(
 def _fit_and_holdout(dataset: PolyvoreOutfits, settings: dict[str, Any]) -> tuple[list[Outfit], list[Outfit]]:
     """Outfits to fit, and outfits whose pairs early stopping watches: a fifth of train, or the valid split."""
     if settings["holdout"] == "valid":
-        usable = [o for o in dataset.outfits("train") if len(o.item_ids) >= 2][: settings["max_outfits"]]
-        return usable, [o for o in dataset.outfits("valid") if len(o.item_ids) >= 2]
+        return usable_outfits(dataset.outfits("train"), settings["max_outfits"]), usable_outfits(dataset.outfits("valid"))
     return split_outfits(dataset.outfits("train"), settings["max_outfits"], settings["seed"])
+
+
+def usable_outfits(outfits: Sequence[Outfit], max_outfits: int | None = None) -> list[Outfit]:
+    """The first max_outfits outfits with at least two items (a pair to learn from)."""
+    return [o for o in outfits if len(o.item_ids) >= 2][:max_outfits]
 
 
 def split_outfits(outfits: Sequence[Outfit], max_outfits: int | None, seed: int) -> tuple[list[Outfit], list[Outfit]]:
     """The first max_outfits outfits with >= 2 items, shuffled (seeded) into 80% training and 20% held out."""
-    usable = [o for o in outfits if len(o.item_ids) >= 2][:max_outfits]
+    usable = usable_outfits(outfits, max_outfits)
     order = np.random.default_rng(seed).permutation(len(usable))
     cut = len(usable) - max(1, round(HOLDOUT_FRACTION * len(usable)))
     return [usable[k] for k in order[:cut]], [usable[k] for k in order[cut:]]
