@@ -54,8 +54,8 @@ OS_HINTS = {errno.ENOSPC: "the disk is full", errno.EFBIG: "the file grew past t
 def _os_error(exc: OSError) -> str:
     """One line: the file, what went wrong, and that the store is as it was before the command."""
     where = f"{exc.filename}: " if exc.filename else ""
-    cause = OS_HINTS.get(exc.errno, exc.strerror or str(exc))
-    return f"{where}{cause} ({exc.strerror or exc}); nothing was half-written, stores are as they were"
+    cause = f"{OS_HINTS[exc.errno]} ({exc.strerror or exc})" if exc.errno in OS_HINTS else exc.strerror or str(exc)
+    return f"{where}{cause}; nothing was half-written, stores are as they were"
 
 
 @app.callback()
