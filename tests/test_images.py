@@ -387,3 +387,49 @@ def test_the_pixel_budget_counts_what_is_decoded():
     for data, at_least in ((jpeg.getvalue(), None), (png.getvalue(), 224)):
         with pytest.raises(ImageError, match="3,000,000 pixels to decode, limit 1,000,000"):
             load_image(data, max_pixels=1_000_000, at_least=at_least)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "LA", "P", "1", "I;16"])
+def test_a_large_photo_of_any_mode_is_shrunk_on_decoding_like_its_composite_on_white(mode: str) -> None:
+    from outfitter.images import SHRINK_STRIPE_ROWS
+
+    rgba = np.random.default_rng(3).integers(0, 256, (1000, 900, 4), dtype=np.uint8)
+    img = {"P": lambda: Image.fromarray(rgba[..., :3]).quantize(32),
+           "I;16": lambda: Image.fromarray(rgba[..., 0].astype(np.uint16) * 257)}.get(
+        mode, lambda: Image.fromarray(rgba, "RGBA").convert(mode))()
+    if mode == "P":
+        img.info["transparency"] = 3
+    data = encode(img)
+    shrunk = load_image(data, at_least=224)
+    assert shrunk.mode == "RGB" and shrunk.size == (225, 250)  # 1/4: both sides stay at least 224
+    whole = np.asarray(load_image(data).reduce(4), dtype=int)  # composited on white at full size, then shrunk
+    assert np.abs(np.asarray(shrunk, dtype=int) - whole).max() <= 2  # premultiplied rounding only
+    assert 1000 // 4 > 3 * SHRINK_STRIPE_ROWS  # several stripes were joined
+
+
+def test_decodes_wait_for_their_share_of_the_memory_budget() -> None:
+    import threading
+    import time
+
+    from outfitter.images import MemoryBudget
+
+    budget, running, most = MemoryBudget(100), [0], [0]
+    lock = threading.Lock()
+
+    def decode(amount: int) -> None:
+        with budget.reserve(amount):
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.05)
+            with lock:
+                running[0] -= 1
+
+    for amount, allowed in ((60, 1), (50, 2), (500, 1)):  # 500: more than the budget runs, alone
+        most[0] = 0
+        threads = [threading.Thread(target=decode, args=(amount,)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=10)
+        assert most[0] == allowed, amount

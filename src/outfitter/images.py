@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import re
 import struct
+import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +28,13 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".
 """File suffixes treated as photos when scanning a folder."""
 
 ResizeMode = Literal["squash", "center_crop", "pad"]
+
+DECODE_BUDGET_BYTES = 200 * 2**20
+"""Memory that photos being decoded at once, by all threads of a process, may take (see MemoryBudget)."""
+
+SHRINK_STRIPE_ROWS = 16  # output rows per stripe when an image is converted while shrinking
+_REDUCIBLE = frozenset({"L", "RGB", "CMYK", "YCbCr", "I", "F"})  # modes a box filter may shrink as they are
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
 
 _FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error)
@@ -53,7 +63,9 @@ def load_image(
     img = _open(data, label, max_pixels, at_least)
     if at_least is not None and img.format == "JPEG":
         img.draft("RGB", _draft_size(img.size, at_least))
-    return to_rgb(_load(img, label), name=label)
+    with DECODE_BUDGET.reserve(_peak_bytes(img)):
+        img = _load(img, label)
+        return to_rgb(img if at_least is None else _shrunk(img, at_least), name=label)
 
 
 def to_rgb(img: Image.Image, *, name: str | None = None) -> Image.Image:
@@ -121,12 +133,13 @@ def load_pixels(
     img = _open(data, label, max_pixels, at_least)
     if img.format != "JPEG" or img.mode not in ("RGB", "L") or _draft_scale(img.size, at_least) > 1:
         return to_pixels(load_image(data, name=label, max_pixels=max_pixels, at_least=at_least), size, mode)
-    try:
-        pixels = decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB,
-                             apply_exif_orientation=True)
-    except RuntimeError as e:
-        raise _decode_failure(e, label) from e
-    return resize_pixels(pixels, size, mode)
+    with DECODE_BUDGET.reserve(_peak_bytes(img)):
+        try:
+            pixels = decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB,
+                                 apply_exif_orientation=True)
+        except RuntimeError as e:
+            raise _decode_failure(e, label) from e
+        return resize_pixels(pixels, size, mode)
 
 
 def color_histogram(
@@ -358,6 +371,68 @@ def _pad_pixels(pixels: torch.Tensor, width: int, height: int) -> torch.Tensor:
     top, left = (height - inner.shape[1]) // 2, (width - inner.shape[2]) // 2
     canvas[:, top : top + inner.shape[1], left : left + inner.shape[2]] = inner
     return canvas
+
+
+def _shrunk(img: Image.Image, at_least: int) -> Image.Image:
+    """The image shrunk by the largest whole factor that keeps both sides at least `at_least`, with a box filter
+    (as JPEG draft decoding does for JPEGs): a 25-megapixel PNG headed for 224x224 is carried on as a small one.
+    Modes that need converting first are converted a stripe at a time, so no full-size copy is ever made."""
+    factor = min(img.width // at_least, img.height // at_least)
+    if factor < 2:
+        return img
+    if img.mode in _REDUCIBLE:
+        return img.reduce(factor)
+    rows = SHRINK_STRIPE_ROWS * factor
+    stripes = [_shrunk_stripe(img.crop((0, top, img.width, min(top + rows, img.height))), factor)
+               for top in range(0, img.height, rows)]
+    out = Image.new(stripes[0].mode, (stripes[0].width, sum(s.height for s in stripes)))
+    for n, stripe in enumerate(stripes):
+        out.paste(stripe, (0, n * SHRINK_STRIPE_ROWS))
+    return out.convert("RGBA") if out.mode == "RGBa" else out
+
+
+def _shrunk_stripe(stripe: Image.Image, factor: int) -> Image.Image:
+    """One stripe in a mode a box filter can average, shrunk: transparent pixels premultiplied (so compositing on
+    white afterwards gives what shrinking the composite would), bit and 16-bit images as L and I, palettes as RGB."""
+    if stripe.has_transparency_data:
+        rgba = stripe if stripe.mode == "RGBA" else stripe.convert("RGBA")
+        return rgba.convert("RGBa").reduce(factor)
+    if stripe.mode == "1" or stripe.mode.startswith("I;16"):
+        return stripe.convert("L" if stripe.mode == "1" else "I").reduce(factor)
+    return stripe.convert("RGB").reduce(factor)
+
+
+def _peak_bytes(img: Image.Image) -> int:
+    """The memory a decoded image takes (PIL keeps 1-byte modes in one byte a pixel, 16-bit in two, all others
+    in four); shrinking adds only a stripe."""
+    return img.width * img.height * _BYTES_PER_PIXEL.get(img.mode, 4)
+
+
+class MemoryBudget:
+    """Bounds the memory that decodes running at once take, across threads: a decode waits until its share fits
+    (one larger than the whole budget waits until it runs alone), so eight huge uploads at once cannot add up."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._in_use = 0
+        self._free = threading.Condition()
+
+    @contextmanager
+    def reserve(self, amount: int) -> Iterator[None]:
+        """Hold `amount` of the budget while the block runs."""
+        amount = min(amount, self.limit)
+        with self._free:
+            self._free.wait_for(lambda: self._in_use + amount <= self.limit)
+            self._in_use += amount
+        try:
+            yield
+        finally:
+            with self._free:
+                self._in_use -= amount
+                self._free.notify_all()
+
+
+DECODE_BUDGET = MemoryBudget(DECODE_BUDGET_BYTES)
 
 
 def _draft_size(size: tuple[int, int], at_least: int) -> tuple[int, int]:

@@ -20,7 +20,7 @@ from PIL import Image
 from outfitter.errors import InputError
 from outfitter.recommend import Catalog
 from outfitter.service.errors import install_error_handlers
-from outfitter.service.limits import BodyLimit
+from outfitter.service.limits import BodyLimit, return_large_frees_to_the_system
 from outfitter.service.routes import catalogue, public, recommend
 from outfitter.service.security import checked_key
 from outfitter.service.settings import DEFAULT_MAX_UPLOAD_BYTES, ServiceSettings
@@ -80,7 +80,9 @@ def create_app(
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Warm the catalogue's backbone and compatibility model before the first request; bound concurrent model work."""
+    """Warm the catalogue's backbone and compatibility model before the first request; bound concurrent model work;
+    let memory freed after huge uploads go back to the system."""
+    return_large_frees_to_the_system()
     await anyio.to_thread.run_sync(warm, app.state.catalog)
     app.state.embed_limiter = anyio.CapacityLimiter(app.state.settings.embed_workers)
     yield

@@ -1,7 +1,11 @@
-"""Request body limits, enforced while the body streams in: a declared or actual size over the cap is a 413, and a
-client that stops sending before its body is complete gets a 408 instead of holding a worker forever."""
+"""What a request may cost the server: body limits enforced while the body streams in (a declared or actual size
+over the cap is a 413, a client that stops sending before its body is complete gets a 408 instead of holding a
+worker forever), and memory that a burst of huge uploads used going back to the system afterwards."""
 
 from __future__ import annotations
+
+import ctypes
+import ctypes.util
 
 import anyio
 from starlette.exceptions import HTTPException
@@ -54,3 +58,18 @@ def _declared_length(scope: Scope) -> int:
         if name == b"content-length":
             return int(value) if value.isdigit() else 0
     return 0
+
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+MMAP_THRESHOLD_BYTES = 1 << 20
+
+
+def return_large_frees_to_the_system() -> bool:
+    """With glibc, serve allocations of 1 MiB and more (decoded photos, PIL's image blocks) by mmap, so that they go
+    back to the system when freed: glibc otherwise raises that threshold as large blocks are freed, and after a burst
+    of huge uploads hundreds of MiB stay in its per-thread arenas. False where the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    except (OSError, AttributeError):
+        return False
