@@ -241,3 +241,26 @@ def test_similar_draws_a_contact_sheet(photo_folder, tmp_path):
     from PIL import Image
 
     assert Image.open(tmp_path / "sheet.png").format == "PNG"
+
+
+def test_delete_removes_items_by_id_and_from_a_file_then_compacts(indexed, tmp_path):
+    ids_file = tmp_path / "gone.txt"
+    ids_file.write_text("tops/tops1\n\nshoes/shoes0\nno/such\n")
+    result = runner.invoke(app, ["delete", "--store", str(indexed), "--item", "tops/tops0", "--ids-file",
+                                 str(ids_file), "--compact"])
+    assert result.exit_code == 0, result.output
+    assert "deleted 3 item(s), 9 left, compacted" in result.stdout and "'no/such'" in result.stderr
+    from outfitter.catalog import CatalogStore
+
+    store = CatalogStore.open(indexed)
+    assert len(store.segments) == 1 and "tops/tops0" not in store and "tops/tops2" in store
+
+
+def test_delete_names_a_bad_ids_file_and_line(indexed, tmp_path):
+    ids_file = tmp_path / "gone.txt"
+    ids_file.write_bytes(b"tops/tops1\nsh\xffoes\n")
+    result = runner.invoke(app, ["delete", "--store", str(indexed), "--ids-file", str(ids_file)])
+    assert result.exit_code == 2 and "gone.txt:2: not UTF-8" in result.stderr
+    from outfitter.catalog import CatalogStore
+
+    assert "tops/tops1" in CatalogStore.open(indexed)  # nothing deleted

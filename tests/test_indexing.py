@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -26,9 +27,13 @@ def indexed(photo_folder, tmp_path) -> CatalogStore:
 
 
 def forget_features(store: CatalogStore) -> None:
-    """Make the store look as if written before features existed."""
+    """Make the store look as if written before features existed: no feature files, none in the manifest."""
+    manifest_path = store.root / "store.json"
+    manifest = json.loads(manifest_path.read_text())
     for seg in store.segments:
         seg.path(f"{GARMENT_FEATURE}.npy").unlink()
+        manifest["checksums"][seg.name].pop(seg.path(f"{GARMENT_FEATURE}.npy").name)
+    manifest_path.write_text(json.dumps(manifest))
 
 
 def test_features_are_the_garment_histograms_of_the_pixels_the_backbone_got(indexed):

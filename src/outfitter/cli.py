@@ -153,6 +153,45 @@ def build_index(
 
 @app.command()
 @reports_errors
+def delete(
+    store: StoreOpt,
+    item: Annotated[Optional[list[str]], typer.Option("--item", help="Id of an item to remove (repeatable).")] = None,
+    ids_file: Annotated[Optional[Path], typer.Option("--ids-file", help="A UTF-8 text file of item ids, one a line.")] = None,
+    compact: Annotated[bool, typer.Option(help="Then rewrite the store without the deleted rows (frees their space).")] = False,
+) -> None:
+    """Remove items from a catalogue store in one commit; a server on it stops showing them from its next request."""
+    from outfitter.catalog import CatalogStore
+    from outfitter.errors import InputError
+
+    ids = [*(item or []), *(_read_ids(ids_file) if ids_file else [])]
+    if not ids:
+        raise InputError("give at least one --item ID or an --ids-file")
+    opened = CatalogStore.open(store)
+    unknown = [i for i in dict.fromkeys(ids) if i not in opened]
+    if unknown:
+        _warn(f"{len(unknown)} id(s) not in the store, skipped: {', '.join(map(repr, unknown[:5]))}"
+              + (" ..." if len(unknown) > 5 else ""))
+    removed = opened.delete(ids)
+    if compact:
+        opened.compact()
+    console.print(f"{store}: deleted {removed} item(s), {len(opened)} left" + (", compacted" if compact else ""))
+
+
+def _read_ids(path: Path) -> list[str]:
+    """The non-blank lines of an ids file, or an InputError naming the file and line."""
+    from outfitter.errors import InputError
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text", path=path, line=path.read_bytes()[: exc.start].count(b"\n") + 1) from None
+    except FileNotFoundError:
+        raise InputError("file not found", path=path) from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@app.command()
+@reports_errors
 def check(
     store: StoreOpt,
     repair: Annotated[bool, typer.Option(help="Also remove files no snapshot uses (failed or killed writes).")] = False,
@@ -164,6 +203,8 @@ def check(
     problems = opened.verify()
     for problem in problems:
         err_console.print(f"[red]damaged:[/red] {problem}", highlight=False)
+    for path in opened.unchecked():
+        console.print(f"unchecked (no checksum recorded, written by an older outfitter): {path}", highlight=False)
     leftovers = opened.remove_orphans() if repair else opened.orphans()
     for path in leftovers:
         console.print(f"{'removed' if repair else 'orphan (remove with --repair)'}: {path}", highlight=False)

@@ -63,7 +63,7 @@ def test_no_5xx_under_load_while_the_store_changes(live_store, model, tmp_path):
                 statuses.append(http.post("/similar", json={"item_id": ids[0]}).status_code)
 
     with running(create_app(live_store, model=model)) as url:
-        threads = [threading.Thread(target=client_loop, args=(url,)) for _ in range(3)]
+        threads = [threading.Thread(target=client_loop, args=(url,)) for _ in range(8)]
         for thread in threads:
             thread.start()
         try:
@@ -92,3 +92,30 @@ def test_any_id_is_reachable_by_query_parameter(live_store, model, tmp_path):
         photo = client.get(item["image_url"])
         assert photo.status_code == 200 and photo.headers["content-type"].startswith("image/")
         assert client.get("/item", params={"id": "tops/none"}).status_code == 404
+
+
+def test_damaged_files_turn_answers_into_a_503_naming_the_file_until_restored(live_store, model):
+    import time
+
+    path = CatalogStore.open(live_store).segments[0].path("vectors.npy")
+    original = path.read_bytes()
+
+    def wait_for(status: int) -> None:
+        deadline = time.monotonic() + 20
+        while client.get("/health").status_code != status:
+            assert time.monotonic() < deadline, f"/health never answered {status}"
+            time.sleep(0.05)
+
+    with TestClient(create_app(live_store, model=model, verify_interval_s=0.05)) as client:
+        item = client.get("/items").json()["items"][0]["id"]
+        assert client.post("/similar", json={"item_id": item}).status_code == 200
+        flipped = bytearray(original)
+        flipped[-3] ^= 0xFF  # well-formed, wrong: only the checksum can tell
+        path.write_bytes(bytes(flipped))
+        wait_for(503)
+        answer = client.post("/similar", json={"item_id": item})
+        assert answer.status_code == 503 and path.name in answer.json()["detail"]
+        assert "outfitter check" in answer.json()["detail"]
+        path.write_bytes(original)  # restored from a backup
+        wait_for(200)
+        assert client.post("/similar", json={"item_id": item}).status_code == 200

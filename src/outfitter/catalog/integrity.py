@@ -1,5 +1,6 @@
 """Checked store files: each segment file's size and BLAKE2b digest go into the manifest when it is written;
-opening compares sizes (a stat a file), `verify` re-hashes everything, `orphans` finds files no snapshot uses.
+opening compares sizes (a stat a file) and array headers, the small files that name items are re-hashed when first
+read, `verify` re-hashes everything, `orphans` finds files no snapshot uses.
 
 A damaged file is reported with what to do: re-index the items of its segment (`outfitter index` skips what is
 stored, so deleting the segment's items and indexing them again restores them).
@@ -8,13 +9,18 @@ stored, so deleting the segment's items and indexing them again restores them).
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from outfitter.errors import StoreError
 
 CHUNK = 1 << 20
+_checked: set[tuple] = set()  # (path, inode, size, mtime, digest) of files already found as written
+_checked_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,37 @@ def records(paths: Iterable[Path]) -> dict[str, list]:
     return {path.name: record(path) for path in paths}
 
 
+def check_digest(path: Path, expected: list) -> None:
+    """StoreError naming the file unless it has the recorded size and digest; a file unchanged since it last
+    passed (same inode, size and modification time) is not hashed again."""
+    try:
+        info = path.stat()
+    except OSError:
+        raise StoreError(f"{path}: missing; {_RECOVER}") from None
+    key = (str(path), info.st_ino, info.st_size, info.st_mtime_ns, expected[1])
+    with _checked_lock:
+        if key in _checked:
+            return
+    if info.st_size != expected[0]:
+        raise StoreError(f"{path}: {info.st_size} bytes where {expected[0]} were written; {_RECOVER}")
+    if record(path) != list(expected):
+        raise StoreError(f"{path}: contents changed since written (flipped bytes); {_RECOVER}")
+    with _checked_lock:
+        _checked.add(key)
+
+
+def npy_shape(path: Path) -> tuple[int, ...]:
+    """The array shape a .npy file's header declares, or a StoreError naming the file (missing, not an array)."""
+    try:
+        with open(path, "rb") as handle:
+            major, _ = np.lib.format.read_magic(handle)
+            read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            shape, _, _ = read(handle)
+    except Exception as exc:  # numpy's header parser fails with OSError, ValueError, SyntaxError or TokenError
+        raise StoreError(f"{path}: cannot read array header ({type(exc).__name__}: {exc}); {_RECOVER}") from None
+    return tuple(shape)
+
+
 def check_sizes(root: Path, checksums: Mapping[str, Mapping[str, list]]) -> None:
     """StoreError naming the first recorded file that is missing or has another size (truncated, replaced)."""
     for segment, files in checksums.items():
@@ -57,19 +94,14 @@ def check_sizes(root: Path, checksums: Mapping[str, Mapping[str, list]]) -> None
 
 
 def verify(root: Path, checksums: Mapping[str, Mapping[str, list]]) -> list[Problem]:
-    """Every recorded file re-hashed: the missing, resized and changed ones."""
+    """Every recorded file re-hashed (unless unchanged since it last passed): the missing, resized and changed."""
     problems = []
     for files in checksums.values():
-        for name, (size, digest) in files.items():
-            path = root / name
-            if not path.is_file():
-                problems.append(Problem(path, "missing"))
-                continue
-            actual_size, actual_digest = record(path)
-            if actual_size != size:
-                problems.append(Problem(path, f"{actual_size} bytes where {size} were written"))
-            elif actual_digest != digest:
-                problems.append(Problem(path, "contents changed since written (flipped bytes)"))
+        for name, expected in files.items():
+            try:
+                check_digest(root / name, expected)
+            except StoreError as error:
+                problems.append(Problem(root / name, str(error).split(": ", 1)[1].split("; ")[0]))
     return problems
 
 

@@ -47,6 +47,7 @@ FORMAT_VERSION = 1
 DTYPES = ("float32", "float16")
 NO_CATEGORY = -1
 CORE_FILES = ("vectors.npy", "ids.npy", "categories.npy", "offsets.npy", "meta.jsonl")
+CHECKED_ON_READ = ("ids.npy", "categories.npy", "offsets.npy")  # small, and a flip there misnames items silently
 FEATURE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 RESERVED_NAMES = frozenset(f.split(".")[0] for f in CORE_FILES)  # a feature must not overwrite a core file
 
@@ -63,11 +64,14 @@ class Block:
 
 
 class Segment:
-    """One immutable batch of items, its arrays memory-mapped on first use."""
+    """One immutable batch of items, its arrays memory-mapped on first use. `records` (file name -> [size, digest],
+    from the manifest) lets the files that name and place every item (ids, categories, offsets) be checked as they
+    are first read, so a flipped byte there can never rename or re-categorise an item silently."""
 
-    def __init__(self, root: Path, name: str) -> None:
+    def __init__(self, root: Path, name: str, records: Mapping[str, list] | None = None) -> None:
         self.root = root
         self.name = name
+        self.records = dict(records or {})
 
     def path(self, suffix: str) -> Path:
         return self.root / f"{self.name}.{suffix}"
@@ -95,12 +99,24 @@ class Segment:
         """The JSON record of one row, read by seeking to its offset."""
         with open(self.path("meta.jsonl"), "rb") as fh:
             fh.seek(int(self.offsets[row]))
-            return json.loads(fh.readline())
+            return self._record(fh.readline(), row)
 
     def items(self) -> list[Item]:
         """Every row's item in order, deleted ones included (one read of the metadata file)."""
         with open(self.path("meta.jsonl"), "rb") as fh:
-            return [_record_item(json.loads(line)) for line in fh]
+            return [_record_item(self._record(line, row)) for row, line in enumerate(fh)]
+
+    def _record(self, line: bytes, row: int) -> dict:
+        """One metadata line as a dict, or a StoreError naming the file and line (damaged bytes)."""
+        try:
+            record = json.loads(line)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            raise StoreError(f"{self.path('meta.jsonl')}, line {row + 1}: damaged item record ({exc}); "
+                             f"run `outfitter check --store {self.root}`") from None
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+            raise StoreError(f"{self.path('meta.jsonl')}, line {row + 1}: damaged item record (no id); "
+                             f"run `outfitter check --store {self.root}`")
+        return record
 
     def has_feature(self, name: str) -> bool:
         """Whether the feature's file exists (it is written atomically, so it is then complete)."""
@@ -120,10 +136,28 @@ class Segment:
         write_npy(self.path(f"{name}.npy"), array)
 
     def _load(self, suffix: str) -> np.ndarray:
+        if suffix in CHECKED_ON_READ and self.path(suffix).name in self.records:
+            integrity.check_digest(self.path(suffix), self.records[self.path(suffix).name])
         try:
             return np.load(self.path(suffix), mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise StoreError(f"{self.path(suffix)}: cannot read segment file ({exc})") from exc
+
+    def shape_problems(self, dim: int) -> list[Problem]:
+        """Files whose array headers disagree with ids.npy on the row count, or vectors not [n, dim]: read from the
+        .npy headers alone, so it costs a few small reads."""
+        shapes = {}
+        for suffix in (*CORE_FILES[:4], *(f"{n}.npy" for n in self.feature_names())):
+            try:
+                shapes[suffix] = integrity.npy_shape(self.path(suffix))
+            except StoreError as error:
+                return [Problem(self.path(suffix), str(error).split(": ", 1)[-1])]
+        rows = shapes["ids.npy"][0] if shapes["ids.npy"] else -1
+        problems = [Problem(self.path(f), f"{shape[0] if shape else 0} rows where ids.npy has {rows}")
+                    for f, shape in shapes.items() if f != "ids.npy" and (not shape or shape[0] != rows)]
+        if len(shapes["vectors.npy"]) != 2 or shapes["vectors.npy"][1] != dim:
+            problems.append(Problem(self.path("vectors.npy"), f"shape {shapes['vectors.npy']}, expected (n, {dim})"))
+        return problems
 
     @classmethod
     def write(cls, root: Path, items: Sequence[Item], vectors: np.ndarray, codes: np.ndarray,
@@ -178,20 +212,6 @@ def _check_manifest(manifest: object, path: Path) -> None:
                          "restore the manifest from a backup")
 
 
-def _shape_problems(seg: Segment, dim: int) -> list[Problem]:
-    """A segment's arrays that disagree on its row count or width."""
-    try:
-        rows = len(seg.ids)
-        arrays = {"vectors.npy": seg.vectors, "categories.npy": seg.categories, "offsets.npy": seg.offsets}
-    except StoreError as error:
-        return [Problem(seg.path("ids.npy"), str(error))]
-    problems = [Problem(seg.path(f), f"{len(a)} rows where ids.npy has {rows}") for f, a in arrays.items()
-                if len(a) != rows]
-    if seg.vectors.ndim != 2 or seg.vectors.shape[1] != dim:
-        problems.append(Problem(seg.path("vectors.npy"), f"shape {seg.vectors.shape}, expected (n, {dim})"))
-    return problems
-
-
 def _stamp(path: Path) -> tuple[int, int, int] | None:
     """What changes when a file is replaced: inode, size and modification time (None when it is missing)."""
     try:
@@ -199,6 +219,12 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def _segments(root: Path, manifest: dict) -> list[Segment]:
+    """The manifest's live segments, each with its file records."""
+    checksums = manifest.get("checksums", {})
+    return [Segment(root, name, checksums.get(name)) for name in manifest["segments"]]
 
 
 def _item_record(item: Item) -> dict:
@@ -234,7 +260,7 @@ class CatalogStore:
     def __init__(self, root: Path, manifest: dict, stamp: tuple[int, int, int] | None = None) -> None:
         self.root = root
         self._manifest = manifest
-        self.segments = [Segment(root, name) for name in manifest["segments"]]
+        self.segments = _segments(root, manifest)
         self._stamp = stamp or _stamp(root / MANIFEST)
 
     # ---- opening and creating
@@ -263,15 +289,19 @@ class CatalogStore:
             raise StoreError(f"{root}: no catalogue store here (missing {MANIFEST}); create one with `outfitter index`")
         stamp = _stamp(path)  # before reading: a commit in between makes this snapshot look stale, never current
         try:
-            manifest = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+            manifest = json.loads(path.read_bytes())
+        except (OSError, ValueError) as exc:  # ValueError: bad JSON or bytes that are not UTF-8
             raise StoreError(f"{path}: unreadable store manifest ({exc})") from exc
         if manifest.get("format") != FORMAT_VERSION:
             raise StoreError(f"{path}: unsupported store format {manifest.get('format')!r}")
         _check_manifest(manifest, path)
         checksums = manifest.get("checksums", {})
         integrity.check_sizes(Path(root), {name: checksums[name] for name in manifest["segments"] if name in checksums})
-        return cls(Path(root), manifest, stamp)
+        store = cls(Path(root), manifest, stamp)
+        problem = next((p for seg in store.segments for p in seg.shape_problems(store.dim)), None)
+        if problem:
+            raise StoreError(f"{problem}; run `outfitter check --store {root}`")
+        return store
 
     @classmethod
     def open_or_create(cls, root: str | Path, *, backbone: str, dim: int, dtype: str = "float32") -> "CatalogStore":
@@ -460,13 +490,18 @@ class CatalogStore:
                          checksums=self._checksums_with(seg))
 
     def add_segment_features(self, segment_name: str, name: str, array: np.ndarray) -> None:
-        """Give one live segment a feature [its rows, width] (a back-fill); the atomic file write is the commit."""
+        """Give one live segment a feature [its rows, width] (a back-fill): the file is written atomically (from
+        then on readers use it), then its size and digest are committed to the manifest."""
         with self._lock():
             self._reload()
             seg = next((s for s in self.segments if s.name == segment_name), None)
             if seg is None:
                 raise StoreError(f"{self.root}: no live segment {segment_name!r} (compacted meanwhile?)")
             seg.write_feature(name, _check_feature(name, array, len(seg)))
+            checksums = self._manifest.get("checksums", {})
+            if seg.name in checksums:
+                path = seg.path(f"{name}.npy")
+                self._commit(checksums={**checksums, seg.name: {**checksums[seg.name], path.name: integrity.record(path)}})
 
     def delete(self, item_ids: Sequence[str]) -> int:
         """Mark items deleted (committed atomically); returns how many were live."""
@@ -495,8 +530,8 @@ class CatalogStore:
             self._commit(segments=[seg.name], deleted=[], retired=retired, checksums=self._checksums_with(seg))
 
     def _checksums_with(self, seg: Segment) -> dict[str, dict[str, list]]:
-        """The manifest's file records plus those of a segment just written (its core files)."""
-        return {**self._manifest.get("checksums", {}), seg.name: integrity.records(seg.path(f) for f in CORE_FILES)}
+        """The manifest's file records plus those of a segment just written (its core files and features)."""
+        return {**self._manifest.get("checksums", {}), seg.name: integrity.records(seg.files())}
 
     # ---- checking it
 
@@ -504,9 +539,13 @@ class CatalogStore:
         """Every recorded file of the live segments re-hashed, and each segment's arrays checked for equal rows."""
         checksums = self._manifest.get("checksums", {})
         problems = integrity.verify(self.root, {s.name: checksums[s.name] for s in self.segments if s.name in checksums})
-        problems += [Problem(seg.path("vectors.npy"), "no checksum recorded (written before checksums existed)")
-                     for seg in self.segments if seg.name not in checksums]
-        return problems or [p for seg in self.segments for p in _shape_problems(seg, self.dim)]
+        return problems or [p for seg in self.segments for p in seg.shape_problems(self.dim)]
+
+    def unchecked(self) -> list[Path]:
+        """Live segments' files with no recorded checksum (written before checksums, or a back-fill that stopped
+        between its file and its commit): `verify` cannot vouch for them."""
+        records = self._manifest.get("checksums", {})
+        return [path for seg in self.segments for path in seg.files() if path.name not in records.get(seg.name, {})]
 
     def orphans(self) -> list[Path]:
         """Files of no live or retired segment, and leftovers of writes that never finished."""
@@ -567,7 +606,7 @@ class CatalogStore:
     def _use(self, manifest: dict) -> None:
         self._manifest = manifest
         self._stamp = _stamp(self.root / MANIFEST)
-        self.segments = [Segment(self.root, name) for name in manifest["segments"]]
+        self.segments = _segments(self.root, manifest)
         self.__dict__.pop("_rows", None)
         self.__dict__.pop("_deleted", None)
 

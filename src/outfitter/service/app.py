@@ -24,6 +24,7 @@ from outfitter.service.limits import BodyLimit, return_large_frees_to_the_system
 from outfitter.service.routes import catalogue, public, recommend
 from outfitter.service.security import checked_key
 from outfitter.service.settings import DEFAULT_MAX_UPLOAD_BYTES, ServiceSettings
+from outfitter.service.watch import StoreWatch
 
 WEB = Path(str(files("outfitter.service") / "web"))
 DESCRIPTION = """Similar and complementary fashion items from one photo; the web page is at `/`.
@@ -32,8 +33,8 @@ Complements come one row per outfit slot (shoes, bags, outerwear, ...) worn with
 an outfit score comes with a verdict (goes well / so-so / clashes) and the pairs that cannot be worn together.
 Queries take JSON, or a multipart form with `image` files. Errors are `{"detail": "..."}`: 400 malformed form or
 too many files, 401 missing API key, 404 unknown item, 408 a body that stopped arriving, 413 body over the upload
-limit, 415 other body types,
-422 bad input or image (an unknown category names the catalogue's categories).
+limit, 415 other body types, 422 bad input or image (an unknown category names the catalogue's categories),
+503 the store's files are damaged (the server re-hashes them in the background; `/health` answers 503 too).
 When the server has an API key, send it as `X-API-Key: KEY` or `Authorization: Bearer KEY`;
 the page takes it from its address once (`/?key=KEY`) and keeps it in a same-site cookie.
 """
@@ -81,11 +82,15 @@ def create_app(
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Warm the catalogue's backbone and compatibility model before the first request; bound concurrent model work;
-    let memory freed after huge uploads go back to the system."""
+    let memory freed after huge uploads go back to the system; watch the store's files for damage."""
     return_large_frees_to_the_system()
     await anyio.to_thread.run_sync(warm, app.state.catalog)
     app.state.embed_limiter = anyio.CapacityLimiter(app.state.settings.embed_workers)
-    yield
+    app.state.watch = StoreWatch(app.state.settings.store_dir, app.state.settings.verify_interval_s).start()
+    try:
+        yield
+    finally:
+        app.state.watch.stop()
 
 
 def warm(catalog: Catalog) -> None:

@@ -29,8 +29,12 @@ def get_settings(request: Request) -> ServiceSettings:
 
 def get_catalog(request: Request) -> Catalog:
     """The catalogue on the store's newest snapshot: appends, deletes and compactions by other processes show
-    from the next request on, while requests already running finish on the snapshot they started with."""
+    from the next request on, while requests already running finish on the snapshot they started with. A 503
+    while the background check finds damaged files: better no answer than a wrong one."""
     state = request.app.state
+    if getattr(state, "watch", None) and state.watch.problems:
+        raise HTTPException(503, f"the catalogue store is damaged ({state.watch.problems[0]}); the operator should "
+                                 f"run `outfitter check --store {state.settings.store_dir}`")
     if not state.catalog.store.is_current():
         with state.refresh_lock:
             state.catalog = _refreshed(state.catalog)

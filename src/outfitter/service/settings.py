@@ -17,7 +17,8 @@ UPLOAD_MAX_PIXELS = 25_000_000
 class ServiceSettings:
     """Where the catalogue is, which model ranks complements, and the limits every request is held to.
 
-    `model` None is the shipped default; `slots` maps the shop's categories to outfit slots (a JSON/CSV file or a
+    The store's files are re-hashed in the background every `verify_interval_s` (only new or changed files after
+    the first pass). `model` None is the shipped default; `slots` maps the shop's categories to outfit slots (a JSON/CSV file or a
     dict; None: the store's own slots.json, then the category names, then the categories' photos).
     """
 
@@ -32,3 +33,4 @@ class ServiceSettings:
     max_images: int = 8
     max_items: int = 20
     embed_workers: int = max(1, os.cpu_count() or 1)
+    verify_interval_s: float = 60.0
