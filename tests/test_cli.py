@@ -30,7 +30,7 @@ def test_similar_by_item_as_json_lines(indexed):
     assert [line["query"] for line in lines] == ["shoes/shoes0", "tops/tops1"]
     first = lines[0]["hits"]
     assert len(first) == 3 and "shoes/shoes0" not in [h["id"] for h in first]
-    assert set(first[0]) == {"id", "score", "category", "path"}
+    assert set(first[0]) == {"id", "score", "match", "category", "path", "attributes"}
     assert first[0]["score"] >= first[1]["score"] >= first[2]["score"]
 
 
@@ -264,3 +264,18 @@ def test_delete_names_a_bad_ids_file_and_line(indexed, tmp_path):
     from outfitter.catalog import CatalogStore
 
     assert "tops/tops1" in CatalogStore.open(indexed)  # nothing deleted
+
+
+def test_hits_show_the_products_name_price_and_match_from_the_csv(photo_folder, tmp_path):
+    rows = ["path,id,category,name,price"] + [
+        f"{p},{p.stem},{p.parent.name},{p.parent.name.title()} no. {n},{10 + n}.90"
+        for n, p in enumerate(sorted(photo_folder.rglob("*.jpg")))]
+    (tmp_path / "shop.csv").write_text("\n".join(rows) + "\n")
+    store = tmp_path / "store"
+    assert runner.invoke(app, ["index", str(tmp_path / "shop.csv"), "--store", str(store), "--workers", "0"]).exit_code == 0
+    table = runner.invoke(app, ["similar", "--store", str(store), "--item", "tops0", "--k", "3"])
+    assert table.exit_code == 0 and all(col in table.stdout for col in ("name", "price", "match"))
+    assert "Tops no. " in table.stdout and ".90" in table.stdout
+    hit = json.loads(runner.invoke(app, ["similar", "--store", str(store), "--item", "tops0", "--json"]).stdout)["hits"][0]
+    assert hit["attributes"]["name"].endswith(tuple("0123456789")) and hit["attributes"]["price"].endswith(".90")
+    assert hit["match"] in ("very similar", "similar", "loosely related")

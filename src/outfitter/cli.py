@@ -216,13 +216,27 @@ def check(
 
 
 def hits_table(title: str, hits) -> Table:
-    """A readable table of hits."""
+    """A readable table of hits: the product's name and price when the catalogue has them, the match in words
+    for similar items."""
+    extras = [(label, keys) for label, keys in (("name", NAME_KEYS), ("price", PRICE_KEYS))
+              if any(_attribute(h, keys) for h in hits)]
+    matches = any(h.match for h in hits)
     table = Table(title=title, title_justify="left")
-    for col in ("#", "id", "category", "score"):
-        table.add_column(col, justify="right" if col in ("#", "score") else "left")
+    for col in ("#", "id", *(label for label, _ in extras), "category", "score", *(["match"] if matches else [])):
+        table.add_column(col, justify="right" if col in ("#", "score", "price") else "left")
     for rank, hit in enumerate(hits, 1):
-        table.add_row(str(rank), hit.item_id, hit.category or "-", f"{hit.score:.3f}")
+        table.add_row(str(rank), hit.item_id, *(_attribute(hit, keys) or "-" for _, keys in extras),
+                      hit.category or "-", f"{hit.score:.3f}", *([hit.match or "-"] if matches else []))
     return table
+
+
+NAME_KEYS = ("name", "title", "product_name")
+PRICE_KEYS = ("price",)
+
+
+def _attribute(hit, keys: tuple[str, ...]) -> str:
+    """The first of `keys` the hit's item has, as text ('' when none)."""
+    return next((str(hit.attributes[k]) for k in keys if hit.attributes.get(k) not in (None, "")), "")
 
 
 @app.command()

@@ -84,10 +84,14 @@ def show_verdicts(catalog: Catalog, query: Item, slot: str | None, found: dict[s
 
 
 def _table(query: Item, hits: list[Hit]) -> Table:
-    table = Table(title=f"query: {Path(query.path or '').name} ({query.category})", title_justify="left")
-    for col in ("#", "similar item", "category", "score"):
+    """The hits of one held-out query photo, a hit of another category than the photo's marked as a miss."""
+    misses = any(hit.category != query.category for hit in hits)
+    table = Table(title=f"query: {Path(query.path or '').name} ({query.category})", title_justify="left",
+                  caption=f"[red](not {query.category})[/red]: in another category than the query photo"
+                  if misses else None, caption_justify="left")
+    for col in ("#", "similar item", "category", "score", "match"):
         table.add_column(col)
     for rank, hit in enumerate(hits, 1):
-        mark = "" if hit.category == query.category else " [red](other)[/red]"
-        table.add_row(str(rank), hit.item_id, f"{hit.category}{mark}", f"{hit.score:.3f}")
+        mark = "" if hit.category == query.category else f" [red](not {query.category})[/red]"
+        table.add_row(str(rank), hit.item_id, f"{hit.category}{mark}", f"{hit.score:.3f}", hit.match or "-")
     return table

@@ -17,6 +17,7 @@ from outfitter.config import DECODE_SIDE
 from outfitter.errors import InputError
 from outfitter.images import load_image
 from outfitter.search.select import open_index
+from outfitter.search.strength import MatchScale
 from outfitter.types import Hit
 
 ImageInput = str | Path | bytes | Image.Image
@@ -28,7 +29,7 @@ class Catalog:
 
     def __init__(self, store: CatalogStore, *, backbone: Backbone | None = None, index=None, weights=None,
                  model: str | Path | None = None, slots: str | Path | Mapping[str, str] | None = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, scale: MatchScale | None = None) -> None:
         self.store = store
         self._backbone = backbone
         self._weights = weights
@@ -37,6 +38,7 @@ class Catalog:
         self._slot_mapping = _slot_mapping(store, slots)
         self._progress = progress
         self._complements: Complements | None = None
+        self._scale = scale
 
     @classmethod
     def open(cls, root: str | Path, *, model: str | Path | None = None, weights: str | Path | None = None,
@@ -58,7 +60,7 @@ class Catalog:
         if self.store.is_current():
             return self
         return Catalog(CatalogStore.open(self.store.root), backbone=self._backbone, weights=self._weights,
-                       model=self.model_path, slots=self._slot_mapping, progress=self._progress)
+                       model=self.model_path, slots=self._slot_mapping, progress=self._progress, scale=self._scale)
 
     @property
     def has_model(self) -> bool:
@@ -103,7 +105,16 @@ class Catalog:
         query = self.store.vector(item_id) if item_id is not None else self.embed_image(image)
         exclude = [{item_id}] if item_id is not None else None
         found = self.index.search(query[None], k, category=category, exclude=exclude)[0]
-        return [self._hit(i, s) for i, s in found]
+        scale = self.match_scale
+        return [self._hit(i, s, scale.label(s) if scale else None) for i, s in found]
+
+    @property
+    def match_scale(self) -> MatchScale | None:
+        """How this catalogue's similar scores read in words (measured on first use, kept while the catalogue
+        stays within 10% of that size); None for a catalogue of fewer than 3 items."""
+        if self._scale is None or not self._scale.fits(len(self.store)):
+            self._scale = MatchScale.fit(self.index, self.store)
+        return self._scale
 
     def complementary(
         self,
@@ -185,9 +196,9 @@ class Catalog:
         cats = [h.category for h in self.similar(image=picture, k=votes)]
         return max(set(cats), key=cats.count) if cats else None
 
-    def _hit(self, item_id: str, score: float) -> Hit:
+    def _hit(self, item_id: str, score: float, match: str | None = None) -> Hit:
         item = self.store.get(item_id)
-        return Hit(item_id, round(float(score), 6), item.category, item.path)
+        return Hit(item_id, round(float(score), 6), item.category, item.path, item.attributes, match)
 
 
 def _slot_mapping(store: CatalogStore, slots: str | Path | Mapping[str, str] | None) -> dict[str, str] | None:

@@ -32,8 +32,11 @@ class SheetCell:
 
     @classmethod
     def from_hit(cls, hit: Hit) -> SheetCell:
-        """A cell showing a search hit's photo captioned with its id, category and score."""
-        lines = (hit.item_id, hit.category or "", f"{hit.score:.3f}")
+        """A cell showing a search hit's photo captioned with its id (and product name), category and score (and
+        match in words)."""
+        name = next((str(hit.attributes[k]) for k in ("name", "title") if hit.attributes.get(k)), "")
+        score = f"{hit.score:.3f}" + (f" {hit.match}" if hit.match else "")
+        lines = (hit.item_id, name, hit.category or "", score)
         return cls(hit.path, tuple(line for line in lines if line))
 
 

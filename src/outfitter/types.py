@@ -32,7 +32,10 @@ class Hit:
     score: float
     category: str | None = None
     path: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)  # name, price, url, ...
+    match: str | None = None  # for similar items: "very similar", "similar" or "loosely related" in this catalogue
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape used by the CLI and the API."""
-        return {"id": self.item_id, "score": self.score, "category": self.category, "path": self.path}
+        return {"id": self.item_id, "score": self.score, "match": self.match, "category": self.category,
+                "path": self.path, "attributes": dict(self.attributes)}

@@ -22,7 +22,8 @@ def test_health_describes_the_catalogue(client):
 def test_similar_to_an_item_excludes_it_and_links_photos(client):
     hits = client.post("/similar?k=3", json={"item_id": "shoes/shoes0"}).json()["hits"]
     assert len(hits) == 3 and "shoes/shoes0" not in [h["id"] for h in hits]
-    assert set(hits[0]) == {"id", "score", "category", "image_url"}
+    assert set(hits[0]) == {"id", "score", "match", "category", "image_url", "attributes"}
+    assert {h["match"] for h in hits} <= {"very similar", "similar", "loosely related"}
     assert hits[0]["image_url"] == f"/item/image?id={quote(hits[0]['id'], safe='')}"
     assert client.get(hits[0]["image_url"]).status_code == 200
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
@@ -31,6 +32,7 @@ def test_similar_to_an_item_excludes_it_and_links_photos(client):
 def test_similar_to_a_photo_finds_it_first(client, photos):
     hits = client.post("/similar?k=2", files=_upload(photos["tops/tops1"])).json()["hits"]
     assert hits[0]["id"] == "tops/tops1" and hits[0]["score"] == pytest.approx(1.0, abs=1e-4)
+    assert hits[0]["match"] == "very similar"
 
 
 def test_similar_in_one_category(client, photos):

@@ -35,9 +35,13 @@ class HitOut(BaseModel):
     """One result: the item, its score, its category and where to fetch its photo."""
 
     id: str
-    score: float
+    score: float = Field(description="Cosine similarity (similar items) or compatibility probability (complements).")
+    match: str | None = Field(None, description="Similar items: the score in words for this catalogue (very "
+                                                "similar / similar / loosely related); null for complements.")
     category: str | None
     image_url: str
+    attributes: dict[str, Any] = Field(default_factory=dict, description="The item's other catalogue columns "
+                                                                          "(name, price, url, ...).")
 
 
 class SimilarResponse(BaseModel):
@@ -118,7 +122,8 @@ def image_url(root_path: str, item_id: str) -> str:
 
 
 def hit_out(hit: Hit, root_path: str) -> HitOut:
-    return HitOut(id=hit.item_id, score=hit.score, category=hit.category, image_url=image_url(root_path, hit.item_id))
+    return HitOut(id=hit.item_id, score=hit.score, match=hit.match, category=hit.category,
+                  image_url=image_url(root_path, hit.item_id), attributes=hit.attributes)
 
 
 def item_out(item: Item, root_path: str) -> ItemOut:
