@@ -46,7 +46,7 @@ class MatchScale:
         rng = np.random.default_rng(seed)
         picked = [ids[i] for i in rng.choice(len(ids), size=min(sample, len(ids)), replace=False)]
         queries = np.stack([store.vector(i) for i in picked])
-        if len({store.get(i).category for i in ids[:1000]}) > 1:
+        if len(np.unique(store.all_categories())) > 1:
             scale = _by_category(index, store, picked, queries, len(ids))
             if scale is not None:
                 return scale
@@ -62,11 +62,12 @@ def _by_category(index, store, picked: list[str], queries: np.ndarray, items: in
     from sklearn.isotonic import IsotonicRegression
 
     found = index.search(queries, min(NEIGHBOURS, items - 1), exclude=[{i} for i in picked])
+    codes = store.all_categories()  # category codes by row: no metadata read per neighbour
     scores, same = [], []
     for item_id, hits in zip(picked, found):
-        category = store.get(item_id).category
+        code = codes[store.row(item_id)]
         scores += [score for _, score in hits]
-        same += [store.get(hit).category == category for hit, _ in hits]
+        same += [codes[store.row(hit)] == code for hit, _ in hits]
     scores = np.asarray(scores)
     chance = IsotonicRegression(out_of_bounds="clip").fit(scores, np.asarray(same, float)).predict(scores)
     very, similar = (scores[chance >= p].min() if (chance >= p).any() else None
