@@ -1,5 +1,6 @@
 """The web page in headless Chromium: upload a photo, click a result, rows per outfit slot, build an outfit and see
-its verdict and clashes, bad uploads."""
+its verdict and clashes, bad uploads; busy while searching, filters that search again, results first on a phone, the
+same photo twice, the upload limit in the README's MB, product names, prices, links and match labels on cards."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--headless", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 TIMEOUT_MS = 20_000
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +40,32 @@ def site(store, model) -> Iterator[str]:
         yield url
 
 
+def open_page(browser, url: str, viewport: dict = DESKTOP):
+    """A fresh context's page at `url` (close its .context when done)."""
+    page = browser.new_context(viewport=viewport).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    return page
+
+
 @pytest.fixture
 def page(browser, site):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(site)
+    page = open_page(browser, site)
     page.locator("#catalogue .card").nth(11).wait_for()
     yield page
-    context.close()
+    page.context.close()
+
+
+def similar_posts(page) -> list[str]:
+    """The URLs of the page's POST /similar requests, filled in as they are sent."""
+    sent = []
+    page.on("request", lambda request: request.method == "POST" and "/similar?" in request.url
+            and sent.append(request.url))
+    return sent
+
+
+def texts(page, selector: str) -> list[str]:
+    return page.locator(selector).all_text_contents()
 
 
 def test_the_catalogue_is_browsable(page):
@@ -95,10 +115,7 @@ def test_pick_items_into_an_outfit_and_see_its_verdict(page):
 
 def test_a_shops_rows_are_its_slots_and_cards_name_their_category(browser, shop_store, model):
     with running(create_app(shop_store, model=model)) as url:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(url)
+        page = open_page(browser, url)
         page.locator('#catalogue .card[data-id="dress/dress0"] .pick').click()
         page.locator("#complements .row").nth(1).wait_for()
         assert page.locator("#complements h3").all_text_contents() == ["Shoes", "Bags"]
@@ -112,7 +129,7 @@ def test_a_shops_rows_are_its_slots_and_cards_name_their_category(browser, shop_
         page.locator('#catalogue .card[data-id="dress/dress1"] .add').click()
         page.wait_for_function("document.querySelector('#outfit-clashes li')?.textContent === 'not worn together"
                                " (bottoms and dresses & jumpsuits): jeans/jeans1 and dress/dress1'")
-        context.close()
+        page.context.close()
 
 
 def test_a_bad_upload_shows_a_message(page, tmp_path):
@@ -125,11 +142,129 @@ def test_a_bad_upload_shows_a_message(page, tmp_path):
 
 def test_the_page_takes_the_key_from_its_address(browser, store, model):
     with running(create_app(store, model=model, api_key=API_KEY)) as url:
-        context = browser.new_context()
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(f"{url}/?key={API_KEY}")
+        page = open_page(browser, f"{url}/?key={API_KEY}")
         page.locator("#catalogue .card").nth(11).wait_for()
         assert "key=" not in page.url
         page.wait_for_function("document.querySelector('#catalogue img').naturalWidth > 0")  # photos pass the key too
-        context.close()
+        page.context.close()
+
+
+def test_a_chosen_photo_shows_at_once_and_the_page_is_busy_until_the_results_arrive(page, photos):
+    held = []
+    page.route("**/similar?*", lambda route: held.append(route))  # the answer waits until the test lets it through
+    page.set_input_files("#file", str(photos["tops/tops1"]))
+    while not held:
+        page.wait_for_timeout(20)
+    assert page.locator("#query-image").is_visible()
+    assert page.get_attribute("#query-image", "src").startswith("blob:")
+    assert page.locator("#busy[role=status]").is_visible() and page.inner_text("#busy") == "Searching…"
+    assert page.get_attribute("#results", "aria-busy") == "true"
+    held[0].fallback()
+    page.locator("#similar .card").first.wait_for()
+    page.locator("#busy").wait_for(state="hidden")
+    assert page.get_attribute("#results", "aria-busy") == "false"
+    assert page.locator("#complements .row").count() == 2 and page.inner_text("#query-slot") == "looks like: tops"
+    assert page.locator("#file").is_enabled() and page.locator("#category").is_enabled()
+
+
+def test_changing_the_category_searches_the_same_photo_or_item_again(page, photos):
+    sent = similar_posts(page)
+    page.set_input_files("#file", str(photos["tops/tops1"]))
+    page.locator("#similar .card").nth(11).wait_for()
+    page.select_option("#category", "shoes")
+    page.wait_for_function("[...document.querySelectorAll('#similar .cat')].map((n) => n.textContent).join()"
+                           " === 'shoes,shoes,shoes,shoes'")
+    assert sent[-1].endswith("category=shoes") and len(sent) == 2
+    assert page.inner_text("#query-caption") == "your photo: tops1.jpg" and page.locator("#message").is_hidden()
+    page.locator('#catalogue .card[data-id="tops/tops0"] .pick').click()  # an item, filtered as chosen
+    page.wait_for_function("document.querySelector('#query-caption').textContent.startsWith('catalogue item')")
+    page.select_option("#category", "bottoms")
+    page.wait_for_function("[...document.querySelectorAll('#similar .cat')].map((n) => n.textContent).join()"
+                           " === 'bottoms,bottoms,bottoms,bottoms'")
+    page.select_option("#category", "")
+    page.locator("#similar .card").nth(10).wait_for()
+    assert page.locator("#complements .row").count() == 2 and len(sent) == 5
+
+
+def test_on_a_phone_the_results_come_right_under_the_photo(browser, site, photos):
+    page = open_page(browser, site, PHONE)
+    page.set_input_files("#file", str(photos["shoes/shoes2"]))
+    page.locator("#similar .card").first.wait_for()
+    query, results, outfit = (page.locator(selector).bounding_box() for selector in (".query", "#results", ".outfit"))
+    assert query["y"] + query["height"] <= results["y"] < results["y"] + results["height"] <= outfit["y"]
+    assert results["width"] <= PHONE["width"]
+    page.context.close()
+
+
+def test_the_same_photo_can_be_chosen_twice_in_a_row(page, photos):
+    sent = similar_posts(page)
+    for times in (1, 2):
+        page.set_input_files("#file", str(photos["bottoms/bottoms0"]))
+        page.locator("#busy").wait_for(state="hidden")
+        page.locator("#similar .card").first.wait_for()
+        assert len(sent) == times
+    assert page.eval_on_selector("#file", "input => input.value") == ""
+
+
+def test_a_rejected_upload_shows_the_servers_reason_once_and_nothing_goes_unhandled(page, photos, tmp_path):
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and not message.text.startswith(
+        "Failed to load resource") and errors.append(message.text))  # a 422 is logged by Chromium itself
+    page.evaluate("window.unhandled = []; addEventListener('unhandledrejection', (e) => unhandled.push(`${e.reason}`))")
+    bad = tmp_path / "holiday.jpg"
+    bad.write_text("this is not a photo")
+    with page.expect_request_finished(lambda r: "/complementary" in r.url):
+        with page.expect_request_finished(lambda r: "/similar" in r.url):
+            page.set_input_files("#file", str(bad))
+    page.locator("#message").wait_for()
+    page.locator("#busy").wait_for(state="hidden")
+    page.wait_for_timeout(200)  # both answers read: a second rejection would have surfaced by now
+    message = page.inner_text("#message")
+    assert message.startswith("holiday.jpg: not an image (text)")
+    assert page.inner_text("body").count(message) == 1
+    assert page.evaluate("unhandled") == [] and errors == []
+    assert page.locator("#results").is_hidden() and page.locator("#query-image").is_hidden()
+    page.set_input_files("#file", str(photos["tops/tops2"]))  # the next good photo clears the message
+    page.locator("#similar .card").first.wait_for()
+    assert page.locator("#message").is_hidden()
+
+
+def test_the_upload_limit_is_stated_in_the_readmes_megabytes(page, tmp_path):
+    assert page.inner_text("#upload-limit") == "photos up to 10 MB"  # /health's 10 * 1024 * 1024 bytes
+    sizes = page.evaluate("""[formatBytes(10 * MB), formatBytes(10.5 * MB), formatBytes(11010047),
+                              formatBytes(10 * MB + 1, Math.ceil), formatBytes(64 * 1024), formatBytes(500)]""")
+    assert sizes == ["10 MB", "10.5 MB", "10.4 MB", "10.1 MB", "64 KB", "500 bytes"]
+    sent = similar_posts(page)
+    big = tmp_path / "big.jpg"
+    big.write_bytes(bytes(10 * 1024 * 1024 + 1))
+    page.set_input_files("#file", str(big))
+    page.locator("#message").wait_for()
+    assert page.inner_text("#message") == "That photo is 10.1 MB; the limit is 10 MB."
+    assert "10.5" not in page.inner_text("body") and sent == []
+
+
+def test_cards_show_the_products_name_price_link_and_match_when_the_hits_have_them(page):
+    image = "item/image?id=tops%2Ftops{}"
+    hits = [
+        {"id": "tops/tops1", "score": 0.97, "category": "tops", "image_url": image.format(1), "match": "very similar",
+         "attributes": {"name": "Linen shirt", "price": "29.90", "url": "https://shop.example/linen?x=1"}},
+        {"id": "tops/tops2", "score": 0.61, "category": "tops", "image_url": image.format(2),
+         "match": "loosely related", "attributes": {"title": "<b>Bold</b> tee", "url": " JavaScript:alert(1)"}},
+        {"id": "tops/tops3", "score": 0.5, "category": "tops", "image_url": image.format(3)},  # an older server
+    ]
+    page.route("**/similar?*", lambda route: route.fulfill(json={"hits": hits}))
+    page.locator('#catalogue .card[data-id="tops/tops0"] .pick').click()
+    page.locator("#similar .card").nth(2).wait_for()
+    first, second, third = (page.locator("#similar .card").nth(i) for i in range(3))
+    link = first.locator("a.name")
+    assert link.inner_text() == "Linen shirt" and link.get_attribute("href") == "https://shop.example/linen?x=1"
+    assert "noopener" in link.get_attribute("rel").split() and link.get_attribute("target") == "_blank"
+    assert first.locator(".price").inner_text() == "29.90"
+    assert first.locator(".match").inner_text() == "very similar" and first.locator(".sc").inner_text() == "0.970"
+    assert first.locator("img").get_attribute("alt") == "Linen shirt"
+    assert second.locator(".name").inner_text() == "<b>Bold</b> tee" and second.locator(".name b").count() == 0
+    assert second.locator(".name").get_attribute("href") is None and second.locator(".price").is_hidden()
+    assert second.locator(".match").inner_text() == "loosely related"
+    assert all(third.locator(part).is_hidden() for part in (".name", ".price", ".match"))
+    assert third.locator(".sc").inner_text() == "0.500" and third.locator(".cat").inner_text() == "tops"

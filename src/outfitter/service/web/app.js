@@ -2,9 +2,15 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { health: null, outfit: new Map(), browseOffset: 0, browseCategory: "" };
+// query: the current search (a photo or a catalogue item); searchRun: the latest search's number, so that an older
+// one's late answer is dropped; complementsFor: the query whose complements are shown.
+const state = {
+  health: null, outfit: new Map(), browseOffset: 0, browseCategory: "", query: null, searchRun: 0,
+  complementsFor: null,
+};
 const KEY_COOKIE = "outfitter_key";
 const PAGE_SIZE = 60;
+const MB = 1024 * 1024; // the README's MB, as the server counts its upload limit
 // Outfit slots as row headings; any other row name (an asked category) is shown capitalised.
 const SLOT_NAMES = {
   accessories: "Accessories", "all-body": "Dresses & jumpsuits", bags: "Bags", bottoms: "Bottoms", hats: "Hats",
@@ -65,10 +71,19 @@ function postImage(path, file) {
 
 // ---- messages
 
-function showMessage(text) {
-  const box = $("message");
-  box.textContent = text;
-  box.hidden = !text;
+// Text (never HTML) into a node, hidden when empty.
+function showText(node, text) {
+  node.textContent = text;
+  node.hidden = !text;
+}
+
+const showMessage = (text) => showText($("message"), text);
+
+// A size in the README's units to one decimal at most, rounded the safe way: a limit down and a file's size up, so
+// that a photo shown as within the limit is within it. bytes * 10 / a power of two is exact, so 10 MiB is "10 MB".
+function formatBytes(bytes, round = Math.floor) {
+  const [unit, size] = bytes >= MB ? ["MB", MB] : bytes >= 1024 ? ["KB", 1024] : ["bytes", 1];
+  return `${round((bytes * 10) / size) / 10} ${unit}`;
 }
 
 async function guarded(task) {
@@ -82,32 +97,82 @@ async function guarded(task) {
 
 // ---- cards
 
+// A shop link from an item's `url` column: absolute http(s) only (never javascript:, data: or a relative path).
+function shopUrl(raw) {
+  try {
+    const url = new URL(String(raw));
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+const column = (attributes, ...names) =>
+  String(names.map((name) => attributes[name]).find((value) => value != null && value !== "") ?? "").trim();
+
+// The item's name (linked to its shop page), and price, from its catalogue columns when it has them; older servers
+// send no attributes with hits.
+function fillAttributes(node, attributes) {
+  const name = node.querySelector(".name");
+  const url = shopUrl(column(attributes, "url"));
+  showText(name, column(attributes, "name", "title") || (url ? "shop page" : ""));
+  name.title = name.textContent; // the whole name, where the card cuts it short
+  if (url) name.href = url;
+  showText(node.querySelector(".price"), column(attributes, "price"));
+  return name.textContent;
+}
+
+// How close a similar item is, in words ("very similar", "similar", "loosely related"), beside the raw score.
+function fillMatch(node, match) {
+  showText(node, match || "");
+  node.dataset.match = match || "";
+}
+
 function card(item, { score } = {}) {
   const node = $("card").content.firstElementChild.cloneNode(true);
   node.dataset.id = item.id;
   node.title = item.id;
+  const name = fillAttributes(node, item.attributes || {});
   const img = node.querySelector("img");
   img.src = item.image_url;
-  img.alt = item.id;
+  img.alt = name || item.id;
   node.querySelector(".cat").textContent = item.category || "";
   node.querySelector(".sc").textContent = score === undefined ? "" : score.toFixed(3);
+  fillMatch(node.querySelector(".match"), item.match);
   node.querySelector(".pick").addEventListener("click", () => searchItem(item));
   const add = node.querySelector(".add");
   add.addEventListener("click", () => addToOutfit(item));
   return node;
 }
 
-// ---- searching
+// ---- searching: a query is a photo or a catalogue item; a newer search supersedes an older one
 
-function setQuery(src, caption, slot) {
+// Show the query at once (a photo as an object URL, the previous one released); its slot comes with the complements.
+function setQuery(src, caption) {
   const img = $("query-image");
+  const old = img.src;
   img.src = src;
   img.hidden = false;
+  if (old.startsWith("blob:") && old !== src) URL.revokeObjectURL(old);
   $("drop-text").hidden = true;
   $("query-caption").textContent = caption;
-  $("query-slot").textContent = slot ? `looks like: ${slotName(slot).toLowerCase()}` : "";
+  showSlot(null);
+}
+
+function showSlot(slot) {
+  showText($("query-slot"), slot ? `looks like: ${slotName(slot).toLowerCase()}` : "");
   $("query-slot").title = slot ? `predicted outfit slot: ${slot}` : "";
-  $("query-slot").hidden = !slot;
+}
+
+// A photo that does not decode (a rejected upload) gives the drop zone back instead of a broken image.
+function queryImageFailed() {
+  $("query-image").hidden = true;
+  $("drop-text").hidden = false;
+}
+
+function setBusy(busy) {
+  $("busy").textContent = busy ? "Searching…" : "";
+  $("results").setAttribute("aria-busy", String(busy));
 }
 
 function categoryParam() {
@@ -115,37 +180,83 @@ function categoryParam() {
   return category ? `&category=${encodeURIComponent(category)}` : "";
 }
 
-async function searchPhoto(file) {
+const photoQuery = (file) => ({
+  similar: () => postImage(`similar?k=12${categoryParam()}`, file),
+  complements: () => postImage("complementary?k=6", file),
+  showsSlot: true,
+});
+
+const itemQuery = (item) => ({
+  similar: () => postJson(`similar?k=12${categoryParam()}`, { item_id: item.id }),
+  complements: () => postJson("complementary?k=6", { item_ids: [item.id] }),
+  showsSlot: false,
+});
+
+function searchPhoto(file) {
   const limit = state.health && state.health.max_upload_bytes;
   if (limit && file.size > limit) {
-    showMessage(`That photo is ${(file.size / 1e6).toFixed(1)} MB; the limit is ${(limit / 1e6).toFixed(1)} MB.`);
+    showMessage(`That photo is ${formatBytes(file.size, Math.ceil)}; the limit is ${formatBytes(limit)}.`);
     return;
   }
-  await guarded(async () => {
-    const similar = postImage(`similar?k=12${categoryParam()}`, file);
-    const complements = postImage("complementary?k=6", file);
-    const { query_slots: slots } = await showResults(await similar, complements);
-    setQuery(URL.createObjectURL(file), `your photo: ${file.name}`, slots[0]);
-  });
+  setQuery(URL.createObjectURL(file), `your photo: ${file.name}`);
+  newSearch(photoQuery(file));
 }
 
-async function searchItem(item) {
-  await guarded(async () => {
-    const similar = postJson(`similar?k=12${categoryParam()}`, { item_id: item.id });
-    const complements = postJson("complementary?k=6", { item_ids: [item.id] });
-    await showResults(await similar, complements);
-    setQuery(item.image_url, `catalogue item ${item.id}${item.category ? ` (${item.category})` : ""}`);
-    window.scrollTo({ top: 0, behavior: "smooth" });
-  });
+function searchItem(item) {
+  setQuery(item.image_url, `catalogue item ${item.id}${item.category ? ` (${item.category})` : ""}`);
+  window.scrollTo({ top: 0, behavior: "smooth" });
+  newSearch(itemQuery(item));
 }
 
-// Similar items, then one row of complements per outfit slot (each card names its own category); returns the
-// complements response, whose query_slots say what the query looks like.
-async function showResults(similar, complementsPromise) {
+function newSearch(query) {
+  state.query = query;
+  search(query, true);
+}
+
+// The "Similar items in" filter asks again for the current query's similar items (and its complements, if a
+// superseded search never showed them).
+function refilter() {
+  if (state.query) search(state.query, state.complementsFor !== state.query);
+}
+
+// Similar items, then (with `complements`) one row per outfit slot. Busy until the answers or an error arrive; an
+// error is shown once, hides results that no longer match the query, and never escapes as an unhandled rejection.
+async function search(query, complements) {
+  const run = ++state.searchRun;
+  const current = () => run === state.searchRun;
+  setBusy(true);
+  showMessage("");
+  try {
+    const similar = query.similar();
+    const rows = complements ? query.complements() : null;
+    if (rows) rows.catch(() => {}); // awaited below; handled meanwhile in case `similar` fails first
+    const found = await similar;
+    if (!current()) return;
+    showSimilar(found.hits);
+    if (!rows) return;
+    const answer = await rows;
+    if (!current()) return;
+    showComplements(answer.results);
+    state.complementsFor = query;
+    if (query.showsSlot) showSlot(answer.query_slots[0]);
+  } catch (error) {
+    if (!current()) return;
+    $("results").hidden = true;
+    state.complementsFor = null;
+    showMessage(error.message || String(error));
+  } finally {
+    if (current()) setBusy(false);
+  }
+}
+
+function showSimilar(hits) {
   $("results").hidden = false;
-  $("similar").replaceChildren(...similar.hits.map((hit) => card(hit, { score: hit.score })));
-  const complements = await complementsPromise;
-  const rows = Object.entries(complements.results).filter(([, hits]) => hits.length).map(([name, hits]) => {
+  $("similar").replaceChildren(...hits.map((hit) => card(hit, { score: hit.score })));
+}
+
+// One row of complements per outfit slot (each card names its own category).
+function showComplements(results) {
+  const rows = Object.entries(results).filter(([, hits]) => hits.length).map(([name, hits]) => {
     const row = document.createElement("div");
     row.className = "row";
     row.dataset.row = name;
@@ -158,7 +269,6 @@ async function showResults(similar, complementsPromise) {
     return row;
   });
   $("complements").replaceChildren(...rows);
-  return complements;
 }
 
 // ---- the outfit
@@ -243,7 +353,12 @@ function fillCategories(select, names) {
 
 function wireDrop() {
   const drop = $("drop");
-  $("file").addEventListener("change", (event) => event.target.files[0] && searchPhoto(event.target.files[0]));
+  $("file").addEventListener("change", (event) => {
+    const file = event.target.files[0];
+    event.target.value = ""; // so that choosing the same file again is a change, and searches again
+    if (file) searchPhoto(file);
+  });
+  $("query-image").addEventListener("error", queryImageFailed);
   ["dragenter", "dragover"].forEach((type) => drop.addEventListener(type, (event) => {
     event.preventDefault();
     drop.classList.add("over");
@@ -261,6 +376,7 @@ async function start() {
   wireDrop();
   $("outfit-clear").addEventListener("click", () => { state.outfit.clear(); renderOutfit(); });
   $("more").addEventListener("click", () => browse(false));
+  $("category").addEventListener("change", refilter);
   $("browse-category").addEventListener("change", (event) => {
     state.browseCategory = event.target.value;
     browse(true);
@@ -272,8 +388,9 @@ async function start() {
       if (entered) storeKey(entered.trim());
       state.health = await api("health");
     }
-    const { items, categories } = state.health;
+    const { items, categories, max_upload_bytes: limit } = state.health;
     $("status").textContent = `${items} items in ${categories.length} categories`;
+    showText($("upload-limit"), limit ? `photos up to ${formatBytes(limit)}` : "");
     fillCategories($("category"), categories);
     fillCategories($("browse-category"), categories);
     await browse(true);
