@@ -279,3 +279,19 @@ def test_hits_show_the_products_name_price_and_match_from_the_csv(photo_folder, 
     hit = json.loads(runner.invoke(app, ["similar", "--store", str(store), "--item", "tops0", "--json"]).stdout)["hits"][0]
     assert hit["attributes"]["name"].endswith(tuple("0123456789")) and hit["attributes"]["price"].endswith(".90")
     assert hit["match"] in ("very similar", "similar", "loosely related")
+
+
+def test_index_reports_each_bad_photo_once_counts_rows_without_photos_and_warns_without_categories(tmp_path):
+    from tests.drawing import draw_item
+
+    draw_item("tops", (200, 30, 30), seed=1).save(tmp_path / "good.jpg")
+    (tmp_path / "broken.jpg").write_text("not a photo")
+    (tmp_path / "shop.csv").write_text("path,name\ngood.jpg,Red top\nbroken.jpg,Broken\ngone.jpg,Gone\n")
+    result = runner.invoke(app, ["index", str(tmp_path / "shop.csv"), "--store", str(tmp_path / "store"),
+                                 "--workers", "0"])
+    assert result.exit_code == 0, result.output
+    assert "indexed 1 new items" in result.stdout and "2 skipped: 1 without their photo" in result.stdout
+    assert result.stderr.count("broken.jpg") == 1 and result.stderr.count("gone.jpg") == 1
+    assert "no categories" in result.stderr
+    similar = runner.invoke(app, ["similar", "--store", str(tmp_path / "store"), "--item", "good", "--json"])
+    assert similar.exit_code == 0 and json.loads(similar.stdout)["hits"] == []  # one item: nothing else to show

@@ -91,13 +91,20 @@ def index(
     """Embed photos into a catalogue store (resumable: run again to finish an interrupted job)."""
     from outfitter.indexing import index_items, load_items
 
-    items = load_items(source, polyvore=polyvore, version=version, warn=_warn)
+    missing: list[str] = []
+    items = load_items(source, polyvore=polyvore, version=version, warn=lambda m: (missing.append(m), _warn(m)))
+    if items and all(item.category is None for item in items):
+        _warn("no categories (no 'category' column, or photos not in sub-folders): similar search works across the "
+              "whole catalogue, but --category filters and complementary rows need them")
     report = index_items(items, store, backbone=backbone, weights=weights, batch_size=batch_size, workers=workers,
                          dtype=dtype, runtime=runtime, cache_dir=cache / "onnx" if cache else None)
-    console.print(f"indexed {report.embedded} new items into {store} "
-                  f"({report.already_stored} already there, {len(report.failed)} skipped)")
+    skipped = len(report.failed) + len(missing)
+    console.print(f"indexed {report.embedded} new items into {store} ({report.already_stored} already there, "
+                  f"{skipped} skipped" + (f": {len(missing)} without their photo" if missing else "") + ")")
     for item_id, reason in report.failed[:20]:
         _warn(f"skipped {item_id}: {reason}")
+    if len(report.failed) > 20:
+        _warn(f"... and {len(report.failed) - 20} more unreadable photos")
 
 
 @app.command()

@@ -142,3 +142,13 @@ def test_a_photo_whose_name_holds_a_control_character_is_named(tmp_path: Path) -
 def test_a_source_that_does_not_exist_is_not_found(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="phots: not found"):
         read_source(tmp_path / "phots")
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_manifest_separated_by_semicolons_or_tabs_reads_like_a_comma_one(tmp_path: Path, separator: str) -> None:
+    photo(tmp_path / "a.jpg")
+    manifest = tmp_path / "catalogue.csv"
+    rows = [["path", "id", "category", "price"], ["a.jpg", "SKU1", "tops", "29,90"]]
+    manifest.write_bytes(b"\xef\xbb\xbf" + "\n".join(separator.join(r) for r in rows).encode() + b"\n")  # Excel's BOM
+    (item,) = read_manifest(manifest)
+    assert (item.item_id, item.category, item.attributes) == ("SKU1", "tops", {"price": "29,90"})

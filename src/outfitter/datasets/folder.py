@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 from outfitter.errors import InputError
 from outfitter.ids import id_problem
@@ -21,6 +22,7 @@ from outfitter.types import Item
 
 IMAGE_EXTENSIONS = IMAGE_SUFFIXES
 RESERVED_COLUMNS = ("id", "path", "category")
+DELIMITERS = (",", ";", "\t")
 _LOGGED_MESSAGES = 5
 
 logger = logging.getLogger(__name__)
@@ -104,7 +106,7 @@ def _manifest_rows(csv_path: Path) -> Iterator[tuple[int, Item]]:
     """(line number, Item) for each row, checking columns, paths and id uniqueness as it goes."""
     try:
         with open(csv_path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
+            reader = csv.reader(handle, delimiter=_delimiter(handle))
             header = _manifest_header(csv_path, reader)
             first_line_of: dict[str, int] = {}
             for row in reader:
@@ -119,6 +121,17 @@ def _manifest_rows(csv_path: Path) -> Iterator[tuple[int, Item]]:
         raise InputError(f"cannot read manifest: {error}", path=csv_path) from error
     if not first_line_of:
         raise InputError("manifest has a header but no rows", path=csv_path)
+
+
+def _delimiter(handle: TextIO) -> str:
+    """The manifest's field separator: `,`, or `;` (spreadsheets in many locales) or a tab, whichever makes a
+    `path` column of the header line (`,` when none does, so the error names the header as read)."""
+    first = handle.readline()
+    handle.seek(0)
+    for delimiter in DELIMITERS:
+        if "path" in (cell.strip() for cell in next(csv.reader([first], delimiter=delimiter), [])):
+            return delimiter
+    return ","
 
 
 def _manifest_header(csv_path: Path, reader: Iterator[list[str]]) -> list[str]:

@@ -90,7 +90,7 @@ def embed_into_store(
         task = bar.add_task("embedding", total=len(todo))
         for batch in batches:
             for i, reason in batch.failed:
-                log.warning("skipped %s: %s", todo[i].path, reason)
+                log.info("skipped %s: %s", todo[i].path, reason)  # reported once, by the caller, from the report
                 report.failed.append((todo[i].item_id, reason))
             if batch.pixels is not None:
                 writer.add([todo[i] for i in batch.indices], mapper(batch.pixels), batch.features)
