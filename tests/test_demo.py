@@ -8,7 +8,7 @@ import io
 from PIL import Image
 from rich.console import Console
 
-from outfitter.demo import demo_data, run_demo
+from outfitter.demo import demo_data, demo_done, run_demo
 
 
 def small_demo_data(tmp_path, per_class: int = 6):
@@ -27,7 +27,8 @@ def small_demo_data(tmp_path, per_class: int = 6):
 
 def test_demo_indexes_queries_and_draws(tmp_path):
     out = io.StringIO()
-    pictures = run_demo(tmp_path / "demo", k=3, data=small_demo_data(tmp_path), console=Console(file=out, width=120))
+    data = small_demo_data(tmp_path)
+    pictures = run_demo(tmp_path / "demo", k=3, data=data, console=Console(file=out, width=120))
     text = out.getvalue()
     assert "query:" in text and "category precision@3" in text and "contact sheet written" in text
     assert "what goes with it" in text and "looks like" in text and "outfit score" in text
@@ -35,6 +36,9 @@ def test_demo_indexes_queries_and_draws(tmp_path):
     for picture in pictures:
         sheet = Image.open(picture)
         assert sheet.format == "PNG" and sheet.width > 300
+    assert demo_done(tmp_path / "demo", data)  # `demo --serve` serves it without a re-run
+    pictures[0].unlink()
+    assert not demo_done(tmp_path / "demo", data) and not demo_done(tmp_path / "elsewhere", data)
 
 
 def test_shipped_demo_catalogue_covers_every_class_with_credit():

@@ -451,10 +451,16 @@ def demo(
     port: PortOpt = 8000,
     api_key: ApiKeyOpt = None,
 ) -> None:
-    """Index the shipped demo catalogue offline, find similar and complementary items, write contact sheets."""
-    from outfitter.demo import run_demo
+    """Index the shipped demo catalogue offline, find similar and complementary items, write contact sheets; with
+    --serve, a finished demo in --out is served at once instead of being run again."""
+    from outfitter.demo import demo_done, run_demo
 
-    run_demo(out, k=k, console=console)
+    if serve_after:
+        _check_port(host, port)
+    if serve_after and demo_done(out):
+        console.print(f"serving the demo made earlier in {out} (run `outfitter demo` without --serve to redo it)")
+    else:
+        run_demo(out, k=k, console=console)
     if serve_after:
         serve(store=out / "store", host=host, port=port, api_key=api_key)
 

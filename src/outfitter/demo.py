@@ -16,6 +16,7 @@ from outfitter.sheets import SheetCell, contact_sheet
 from outfitter.types import Hit, Item
 
 DEMO_QUERIES_SHOWN = 4
+SHEETS = ("similar.png", "complementary.png")
 
 
 def demo_data() -> Path:
@@ -27,6 +28,20 @@ def demo_catalog(out: Path, data: Path, *, progress: bool = True) -> Catalog:
     """The demo catalogue indexed into `out/store` (reused if already complete)."""
     index_items(read_manifest(data / "catalog.csv"), out / "store", progress=progress)
     return Catalog.open(out / "store")
+
+
+def demo_done(out: Path, data: Path | None = None) -> bool:
+    """Whether `out` holds a finished demo: a store of every demo catalogue item, and both contact sheets."""
+    from outfitter.catalog import CatalogStore
+    from outfitter.errors import StoreError
+
+    if not all((out / name).is_file() for name in SHEETS):
+        return False
+    try:
+        store = CatalogStore.open(out / "store")
+    except StoreError:
+        return False
+    return all(item.item_id in store for item in read_manifest((data or demo_data()) / "catalog.csv"))
 
 
 def run_demo(out: Path, *, k: int = 5, data: Path | None = None, console: Console | None = None) -> list[Path]:
