@@ -295,3 +295,15 @@ def test_index_reports_each_bad_photo_once_counts_rows_without_photos_and_warns_
     assert "no categories" in result.stderr
     similar = runner.invoke(app, ["similar", "--store", str(tmp_path / "store"), "--item", "good", "--json"])
     assert similar.exit_code == 0 and json.loads(similar.stdout)["hits"] == []  # one item: nothing else to show
+
+
+def test_tune_compares_with_the_backbone_in_use_today(photo_folder, tmp_path):
+    result = runner.invoke(app, ["tune", str(photo_folder), "--out", str(tmp_path / "t.pt"), "--epochs", "2",
+                                 "--dim", "8", "--holdout", "0.5", "--workers", "0"])
+    assert result.exit_code == 0, result.output
+    assert "efficientnet_lite0_fashion (today)" in result.stdout and "-> tuned" in result.stdout
+    from outfitter.backbones.tuned import read_tuned
+
+    meta = read_tuned(tmp_path / "t.pt")["meta"]
+    helped = meta["after"][10] > meta["current"]["precision"][10]
+    assert ("index with it" in result.stdout) == helped and ("did not beat" in result.stderr) == (not helped)

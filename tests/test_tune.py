@@ -21,7 +21,7 @@ def tuned(tmp_path_factory):
             draw_item(shape, (40 * i, 200 - 30 * i, 90), seed=i, size=48).save(root / shape / f"{i}.jpg")
     items = read_folder(root)
     report = tune_backbone(items, root / "tuned.pt", settings=TuneSettings(dim=16, epochs=8, batch_size=4, holdout=0.34),
-                           progress=False)
+                           progress=False, current="efficientnet_lite0_fashion")
     return report, items
 
 
@@ -29,6 +29,15 @@ def test_training_lowers_the_loss_and_reports_precision(tuned):
     report, _ = tuned
     assert report.losses[-1] < report.losses[0]
     assert set(report.before) == set(report.after) == {1, 5, 10}
+
+
+def test_the_gain_is_measured_against_the_backbone_the_user_has_today(tuned):
+    report, items = tuned
+    assert report.current_backbone == "efficientnet_lite0_fashion" and set(report.current) == {1, 5, 10}
+    assert report.helped == (report.after[10] > report.current[10])
+    from outfitter.backbones.tuned import read_tuned
+
+    assert read_tuned(report.path)["meta"]["current"]["precision"] == report.current
 
 
 def test_the_file_is_a_backbone_for_indexing(tuned):

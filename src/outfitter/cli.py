@@ -256,16 +256,23 @@ def tune(
     dim: Annotated[int, typer.Option(min=2, help="Width of the tuned vectors.")] = 256,
     holdout: Annotated[float, typer.Option(min=0.0, max=0.5, help="Share of each category held out to measure the gain.")] = 0.1,
     workers: Annotated[int, typer.Option(min=0, help="Decoding processes.")] = 1,
+    current: Annotated[str, typer.Option(help="The backbone your store uses today, measured on the same held-out photos.")] = DEFAULT_BACKBONE,
 ) -> None:
-    """Fine-tune a backbone on your own categories for better similar-item search; reports the held-out gain."""
+    """Fine-tune a backbone on your own categories for better similar-item search; reports the held-out gain
+    against the backbone you use today."""
     from outfitter.datasets import read_source
     from outfitter.tune import TuneSettings, tune_backbone
 
     report = tune_backbone(read_source(source, on_missing=_warn), out, base=base, workers=workers,
-                           settings=TuneSettings(dim=dim, epochs=epochs, holdout=holdout))
-    before, after = report.before.get(10, float("nan")), report.after.get(10, float("nan"))
-    console.print(f"held-out category precision@10: {before:.3f} -> {after:.3f}; tuned backbone written to {report.path}")
-    console.print(f"index with it: outfitter index {source} --store STORE --backbone {report.path}")
+                           settings=TuneSettings(dim=dim, epochs=epochs, holdout=holdout), current=current)
+    today, after = report.current.get(10, float("nan")), report.after.get(10, float("nan"))
+    console.print(f"held-out category precision@10: {current} (today) {today:.3f} -> tuned {after:.3f}; "
+                  f"tuned backbone written to {report.path}")
+    if report.helped:
+        console.print(f"index with it: outfitter index {source} --store STORE --backbone {report.path}")
+    else:
+        _warn(f"tuning did not beat {current} on the held-out photos: keep it (try more photos per category, or more "
+              "--epochs)")
 
 
 ModelOpt = Annotated[Optional[Path], typer.Option(

@@ -2,7 +2,8 @@
 
 The base backbone's early stages stay frozen and run once per photo (and its mirror image); its last stages
 and a linear projection are retrained with a cosine-softmax classifier over the categories. A held-out part
-of the catalogue measures category precision@10 before and after, so the gain is reported, not assumed.
+of the catalogue measures category precision@10 of the backbone the user has today and of the tuned one, so the
+gain (or its absence) is reported, not assumed.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
-from outfitter.backbones import get_spec
+from outfitter.backbones import create_backbone, get_spec
 from outfitter.backbones.tuned import TunedNet, save_tuned, tuned_net
-from outfitter.config import DECODE_SIDE
+from outfitter.config import DECODE_SIDE, DEFAULT_BACKBONE
 from outfitter.errors import InputError
 from outfitter.pipeline.stages import ImageReader, collate
 from outfitter.search.metrics import category_precision_at_k
@@ -45,36 +46,64 @@ class TuneSettings:
 
 @dataclass
 class TuneReport:
-    """What tuning produced: the file, held-out precision before and after, and the loss per epoch."""
+    """What tuning produced: the file; held-out precision of the base's features (`before`), of the tuned backbone
+    (`after`) and of the backbone the user has today (`current`, on the same photos); the loss per epoch."""
 
     path: Path
     before: dict[int, float]
     after: dict[int, float]
     losses: list[float] = field(default_factory=list)
+    current: dict[int, float] = field(default_factory=dict)
+    current_backbone: str | None = None
+
+    @property
+    def helped(self) -> bool:
+        """Whether the tuned backbone beats the one the user has (precision@10 on the held-out photos)."""
+        return self.after.get(10, 0.0) > self.current.get(10, self.before.get(10, 0.0))
 
 
 def tune_backbone(items: Sequence[Item], out: str | Path, *, base: str = "efficientnet_lite0",
-                  settings: TuneSettings = TuneSettings(), workers: int = 0, progress: bool = True) -> TuneReport:
-    """Tune `base` on the categories of `items` and save it to `out` (usable as `--backbone out`)."""
+                  settings: TuneSettings = TuneSettings(), workers: int = 0, progress: bool = True,
+                  current: str | None = DEFAULT_BACKBONE) -> TuneReport:
+    """Tune `base` on the categories of `items` and save it to `out` (usable as `--backbone out`); the held-out
+    photos also measure `current`, the backbone the user's store has today, so the report compares like with like."""
     items = [it for it in items if it.category]
     classes = sorted({it.category for it in items})
     if len(classes) < 2:
         raise InputError("tuning needs photos of at least two categories", field="category")
     torch.manual_seed(settings.seed)
     net = tuned_net(base, settings.dim)
-    stems, labels = stem_views(net, items, classes, base=base, workers=workers, progress=progress)
+    stems, labels, kept = stem_views(net, items, classes, base=base, workers=workers, progress=progress)
     train_rows, held_rows = stratified_split(labels, settings.holdout, settings.seed)
     before = _precision(lambda x: net.head(x).flatten(1), stems, labels, held_rows)
+    today = _current_precision(current, [items[kept[r]] for r in held_rows], labels[held_rows]) if current else {}
     losses = _train(net, stems[train_rows], labels[train_rows], len(classes), settings, progress)
     after = _precision(lambda x: net.proj(net.head(x).flatten(1)), stems, labels, held_rows)
-    meta = {"classes": classes, "before": before, "after": after, "settings": settings.__dict__,
-            "source": f"{len(items)} photos in {len(classes)} categories"}
-    return TuneReport(save_tuned(out, net, base, meta), before, after, losses)
+    meta = {"classes": classes, "before": before, "after": after, "current": {"backbone": current, "precision": today},
+            "settings": settings.__dict__, "source": f"{len(items)} photos in {len(classes)} categories"}
+    return TuneReport(save_tuned(out, net, base, meta), before, after, losses, today, current)
+
+
+def _current_precision(backbone_name: str, held: list[Item], labels: np.ndarray) -> dict[int, float]:
+    """Held-out category precision@K of the user's current backbone on the held-out photos."""
+    if len(held) < 2:
+        return {}
+    backbone = create_backbone(backbone_name)
+    loader = DataLoader(ImageReader(held, backbone.preprocess.reader(DECODE_SIDE)), batch_size=32, collate_fn=collate)
+    vectors, rows = [], []
+    with torch.inference_mode():
+        for indices, batch, _ in loader:
+            if batch is not None:
+                vectors.append(backbone.embed_pixels(batch))
+                rows += indices
+    found = category_precision_at_k(np.concatenate(vectors), labels[rows], (1, 5, 10))
+    return {k: round(float(v), 4) for k, v in found.items()}
 
 
 def stem_views(net: TunedNet, items: Sequence[Item], classes: list[str], *, base: str, workers: int,
-               progress: bool) -> tuple[torch.Tensor, np.ndarray]:
-    """Frozen-stem features [N, 2, C, H, W] (float16) of each readable photo and its mirror, and class labels."""
+               progress: bool) -> tuple[torch.Tensor, np.ndarray, list[int]]:
+    """Frozen-stem features [N, 2, C, H, W] (float16) of each readable photo and its mirror, class labels, and
+    which of `items` the rows are."""
     preprocess = get_spec(base).preprocess
     loader = DataLoader(ImageReader(items, preprocess.reader(DECODE_SIDE)), batch_size=32, num_workers=workers,
                         collate_fn=collate)
@@ -91,7 +120,7 @@ def stem_views(net: TunedNet, items: Sequence[Item], classes: list[str], *, base
     if not rows:
         raise InputError("no readable photos to tune on")
     labels = np.array([classes.index(items[i].category) for i in rows])
-    return torch.cat(feats), labels
+    return torch.cat(feats), labels, rows
 
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
