@@ -41,7 +41,7 @@ from PIL import Image
 
 from outfitter.catalog import CatalogStore
 from outfitter.demo import demo_catalog, demo_data
-from outfitter.indexing import index_items
+from outfitter.pipeline.indexing import index_items
 from outfitter.recommend import Catalog
 from outfitter.types import Item
 

@@ -28,7 +28,7 @@ from outfitter.compat.checkpoint import read_checkpoint, shipped_model_path
 from outfitter.compat.slots import OutfitSlots, slot_for_name
 from outfitter.datasets import PolyvoreOutfits, read_manifest
 from outfitter.demo import demo_data
-from outfitter.indexing import index_items
+from outfitter.pipeline.indexing import index_items
 from outfitter.recommend import Catalog
 
 SHARED = Path(__file__).parents[2] / "shared/data"

@@ -158,7 +158,7 @@ def test_serve_refuses_a_missing_store_in_one_line(tmp_path):
 def test_large_stores_get_their_ann_index_when_indexed(photo_folder, tmp_path):
     from outfitter import Catalog
     from outfitter.datasets import read_folder
-    from outfitter.indexing import index_items
+    from outfitter.pipeline.indexing import index_items
     from outfitter.search import FaissIndex
 
     index_items(read_folder(photo_folder), tmp_path / "big", workers=0, progress=False, ann_threshold=5)

@@ -10,7 +10,7 @@ from outfitter import Catalog
 from outfitter.compat import CompatibilityMLP, PolaniaNet, save_checkpoint
 from outfitter.datasets import read_folder
 from outfitter.errors import InputError
-from outfitter.indexing import index_items
+from outfitter.pipeline.indexing import index_items
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Rebuild the demo catalogue shipped in src/outfitter/demo_data from ../shared/data/clothing-small.
+"""Rebuild the demo catalogue shipped in src/outfitter/demo/data from ../shared/data/clothing-small.
 
 25 catalogue photos per class from the train split and 1 query photo per class from the test split, picked
 by a seeded shuffle and downscaled to 256 px on the long side to keep the package small.
@@ -39,7 +39,7 @@ def copy_small(src: Path, dst: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--source", type=Path, default=Path(__file__).parents[2] / "shared/data/clothing-small")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "src/outfitter/demo_data")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "src/outfitter/demo/data")
     args = parser.parse_args()
     rows = list(csv.DictReader(open(args.source / "manifest.csv")))
     rng = random.Random(7)

@@ -10,7 +10,7 @@ import argparse
 import csv
 from pathlib import Path
 
-from outfitter.tune import TuneSettings, tune_backbone
+from outfitter.backbones.tune import TuneSettings, tune_backbone
 from outfitter.types import Item
 
 

@@ -89,7 +89,7 @@ def index(
     cache: Annotated[Optional[Path], typer.Option(envvar="OUTFITTER_CACHE", help="Cache folder for exported models.")] = None,
 ) -> None:
     """Embed photos into a catalogue store (resumable: run again to finish an interrupted job)."""
-    from outfitter.indexing import index_items, load_items
+    from outfitter.pipeline.indexing import index_items, load_items
 
     missing: list[str] = []
     items = load_items(source, polyvore=polyvore, version=version, warn=lambda m: (missing.append(m), _warn(m)))
@@ -261,7 +261,7 @@ def tune(
     """Fine-tune a backbone on your own categories for better similar-item search; reports the held-out gain
     against the backbone you use today."""
     from outfitter.datasets import read_source
-    from outfitter.tune import TuneSettings, tune_backbone
+    from outfitter.backbones.tune import TuneSettings, tune_backbone
 
     report = tune_backbone(read_source(source, on_missing=_warn), out, base=base, workers=workers,
                            settings=TuneSettings(dim=dim, epochs=epochs, holdout=holdout), current=current)

@@ -12,10 +12,11 @@ from outfitter.backbones import Backbone, create_backbone
 from outfitter.catalog.store import CatalogStore
 from outfitter.compat.checkpoint import shipped_model_path
 from outfitter.compat.slots import read_slot_mapping
-from outfitter.complements import Complements, OutfitScore
+from outfitter.compat.complements import Complements, OutfitScore
 from outfitter.config import DECODE_SIDE
 from outfitter.errors import InputError
 from outfitter.images import load_image
+from outfitter.search.base import Index
 from outfitter.search.select import open_index
 from outfitter.search.strength import MatchScale
 from outfitter.types import Hit
@@ -27,7 +28,8 @@ STORE_SLOTS = "slots.json"  # a store's own category -> slot mapping, used when 
 class Catalog:
     """A store plus the backbone that made its vectors and an index over them: `Catalog.open(dir).similar(...)`."""
 
-    def __init__(self, store: CatalogStore, *, backbone: Backbone | None = None, index=None, weights=None,
+    def __init__(self, store: CatalogStore, *, backbone: Backbone | None = None, index: Index | None = None,
+                 weights: str | Path | None = None,
                  model: str | Path | None = None, slots: str | Path | Mapping[str, str] | None = None,
                  progress: bool = True, scale: MatchScale | None = None) -> None:
         self.store = store

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from outfitter.atomic import write_atomic
+from outfitter.utils.atomic import write_atomic
 from outfitter.errors import ImageError
 from outfitter.images import load_image, resize, to_rgb
 from outfitter.types import Hit

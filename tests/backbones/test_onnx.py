@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from outfitter import indexing
+from outfitter.pipeline import indexing
 from outfitter.backbones import (
     DEFAULT_BACKBONE,
     Backbone,

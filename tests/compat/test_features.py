@@ -69,3 +69,25 @@ def test_worker_processes_give_the_same_table(items, lite0, tmp_path):
     one = backbone_vectors(items[:4], lite0, None, image_size=IMAGE_SIZE, progress=False)
     two = backbone_vectors(items[:4], lite0, None, image_size=IMAGE_SIZE, num_workers=2, batch_size=2, progress=False)
     assert two.ids == one.ids and np.allclose(two.vectors, one.vectors, atol=1e-6)
+
+
+def test_a_new_input_kind_is_one_registration_and_an_unknown_one_is_named():
+    from outfitter.compat.features import INPUT_KINDS, InputKind, item_inputs, photo_inputs, register_input_kind
+    from outfitter.errors import InputError
+
+    class Named:
+        def __init__(self, inputs: str) -> None:
+            self.inputs = inputs
+
+        def input_spec(self) -> dict:
+            return {"inputs": self.inputs}
+
+    register_input_kind("ones", InputKind(items=lambda model, items, cache_dir, **_: ("table", len(items)),
+                                          photos=lambda model, images, **_: ("photos", len(images))))
+    try:
+        assert item_inputs(Named("ones"), [None, None]) == ("table", 2)
+        assert photo_inputs(Named("ones"), [None]) == ("photos", 1)
+        with pytest.raises(InputError, match="unknown model input kind 'twos'.*garment.*ones.*stem.*vectors"):
+            item_inputs(Named("twos"), [])
+    finally:
+        INPUT_KINDS.pop("ones")

@@ -63,3 +63,33 @@ def test_batches_never_leave_a_single_pair():
 def test_unknown_model_is_an_input_error(synthetic, tmp_path):
     with pytest.raises(InputError, match="unknown model"):
         train(synthetic, model="transformer", out=tmp_path / "x.pt")
+
+
+class Lookbook:
+    """A shop's own outfits, not a Polyvore reader: anything with the OutfitSource methods trains and evaluates."""
+
+    def __init__(self, source) -> None:
+        self._source = source
+
+    def items(self, split=None):
+        return self._source.items(split)
+
+    def outfits(self, split):
+        return self._source.outfits(split)
+
+    def compatibility(self, split):
+        return self._source.compatibility(split)
+
+    def fitb(self, split):
+        return self._source.fitb(split)
+
+
+def test_any_outfit_source_trains_and_evaluates(synthetic, feature_cache, tmp_path):
+    from outfitter.datasets import OutfitSource
+
+    lookbook = Lookbook(synthetic)
+    assert isinstance(lookbook, OutfitSource) and isinstance(synthetic, OutfitSource)
+    result = train(lookbook, model="mlp", out=tmp_path / "shop.pt", cache_dir=feature_cache, image_size=IMAGE_SIZE,
+                   progress=False, epochs=2, batch_size=64)
+    metrics = evaluate(lookbook, "test", result.checkpoint, feature_cache, progress=False)
+    assert 0.0 <= metrics["auc"] <= 1.0 and result.checkpoint.is_file()

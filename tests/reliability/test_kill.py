@@ -15,7 +15,7 @@ import pytest
 
 from outfitter.catalog import CatalogStore
 from outfitter.datasets import read_folder
-from outfitter.indexing import index_items
+from outfitter.pipeline.indexing import index_items
 from tests.drawing import COLOURS, SHAPES, draw_item
 
 JOB = """

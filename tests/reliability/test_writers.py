@@ -32,7 +32,7 @@ for r in range(rounds):
 PAUSED_BEFORE_RENAME = """
 import os, sys, time
 import numpy as np
-from outfitter import atomic
+from outfitter.utils import atomic
 from outfitter.catalog import CatalogStore
 from outfitter.types import Item
 

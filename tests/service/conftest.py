@@ -21,7 +21,7 @@ from outfitter.catalog.store import CatalogStore
 from outfitter.compat import CompatibilityMLP, save_checkpoint
 from outfitter.compat.slot_predictor import SlotPredictor
 from outfitter.compat.slots import OutfitSlots, slot_for_name
-from outfitter.indexing import index_items
+from outfitter.pipeline.indexing import index_items
 from outfitter.service import create_app
 from outfitter.types import Item
 from tests.drawing import COLOURS, SHAPES, draw_item

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from outfitter.catalog.store import CatalogStore
-from outfitter.indexing import index_items
+from outfitter.pipeline.indexing import index_items
 from outfitter.service import create_app, running
 from outfitter.types import Item
 from tests.drawing import draw_item

@@ -23,9 +23,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from outfitter.atomic import atomic_path
+from outfitter.utils.atomic import atomic_path
 from outfitter.backbones.registry import Backbone
-from outfitter.digest import module_digest
+from outfitter.utils.digest import module_digest
 from outfitter.errors import InputError
 
 log = logging.getLogger(__name__)

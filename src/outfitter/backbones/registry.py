@@ -133,14 +133,22 @@ def list_backbones() -> list[str]:
     return sorted(_REGISTRY)
 
 
+_FILE_KINDS: dict[str, Callable[[Path], BackboneSpec]] = {}
+
+
+def register_file_kind(suffix: str, spec_of: Callable[[Path], BackboneSpec]) -> None:
+    """Let backbones be named by a file path ending in `suffix` (a tuned backbone's `.pt`): `spec_of(path)` reads
+    it into a registry entry. The family that writes such files registers it, so this module imports none."""
+    _FILE_KINDS[suffix] = spec_of
+
+
 def get_spec(name: str) -> BackboneSpec:
-    """The registry entry for `name` (or a tuned-backbone file's path), or an InputError listing the known names."""
+    """The registry entry for `name` (or a backbone file's path), or an InputError listing the known names."""
     if name in _REGISTRY:
         return _REGISTRY[name]
-    if name.endswith(".pt") and Path(name).is_file():
-        from outfitter.backbones.tuned import tuned_spec
-
-        return tuned_spec(Path(name))
+    spec_of = next((read for suffix, read in _FILE_KINDS.items() if name.endswith(suffix)), None)
+    if spec_of is not None and Path(name).is_file():
+        return spec_of(Path(name))
     raise InputError(f"unknown backbone {name!r}; known: {', '.join(list_backbones())} or a file made by `outfitter tune`",
                      field="backbone")
 

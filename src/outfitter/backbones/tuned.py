@@ -11,8 +11,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from outfitter.atomic import atomic_path
-from outfitter.backbones.registry import BackboneSpec, Trunk, get_spec, register
+from outfitter.utils.atomic import atomic_path
+from outfitter.backbones.registry import BackboneSpec, Trunk, get_spec, register, register_file_kind
 from outfitter.errors import InputError
 
 TUNED_FORMAT = "outfitter-tuned-backbone/1"
@@ -107,3 +107,5 @@ SHIPPED = register(
         f"{SHIPPED_DIM}-d",
     )
 )
+
+register_file_kind(".pt", tuned_spec)

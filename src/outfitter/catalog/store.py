@@ -25,7 +25,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -33,11 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from outfitter.atomic import write_atomic, write_json, write_npy
+from outfitter.utils.atomic import write_atomic, write_json, write_npy
 from outfitter.catalog import integrity
 from outfitter.catalog.integrity import Problem
 from outfitter.errors import InputError, StoreError
-from outfitter.ids import id_problem
+from outfitter.utils.ids import id_problem
 from outfitter.types import Item
 
 MANIFEST = "store.json"
@@ -188,6 +188,19 @@ class Segment:
     def files(self) -> list[Path]:
         """Every file of the segment, its features' included (what deleting the segment removes)."""
         return [self.path(s) for s in CORE_FILES] + [self.path(f"{n}.npy") for n in self.feature_names()]
+
+
+def segment_blocks(segments: Sequence[Segment], rows: int, *, start: int = 0,
+                   live: Callable[[int, np.ndarray], np.ndarray] | None = None) -> Iterator[Block]:
+    """Blocks of at most `rows` rows over `segments`, numbered from `start`, read from the memory maps;
+    `live(first row, ids)` flags a block's rows that are not deleted (all are, without it). Every scan of a
+    store (exact search, index builds, the FAISS index's unindexed tail) goes through here."""
+    for seg in segments:
+        for lo in range(0, len(seg), rows):
+            ids = seg.ids[lo:lo + rows]
+            flags = np.ones(len(ids), bool) if live is None else live(start + lo, ids)
+            yield Block(start + lo, seg.vectors[lo:lo + rows], ids, seg.categories[lo:lo + rows], flags)
+        start += len(seg)
 
 
 def _check_folder(root: Path) -> None:
@@ -416,13 +429,8 @@ class CatalogStore:
 
     def blocks(self, rows: int = 65536) -> Iterator[Block]:
         """Scan the whole catalogue in blocks of at most `rows` rows (deleted rows flagged, not removed)."""
-        start = 0
-        for seg in self.segments:
-            for lo in range(0, len(seg), rows):
-                ids = seg.ids[lo:lo + rows]
-                live = np.ones(len(ids), bool) if not self._deleted else ~np.isin(ids, list(self._deleted))
-                yield Block(start + lo, seg.vectors[lo:lo + rows], ids, seg.categories[lo:lo + rows], live)
-            start += len(seg)
+        deleted = list(self._deleted)
+        return segment_blocks(self.segments, rows, live=(lambda _, ids: ~np.isin(ids, deleted)) if deleted else None)
 
     def vectors(self) -> np.ndarray:
         """All stored rows' vectors (a memory map when the store is one segment); pair with `all_ids()`."""
@@ -478,7 +486,7 @@ class CatalogStore:
             raise InputError(f"{bad[1]}; nothing was stored", field="item_id")
         if not items:
             return
-        with self._lock():
+        with self.lock():
             self._reload()
             clash = [it.item_id for it in items if it.item_id in self._rows]
             if clash or len({it.item_id for it in items}) != len(items):
@@ -492,7 +500,7 @@ class CatalogStore:
     def add_segment_features(self, segment_name: str, name: str, array: np.ndarray) -> None:
         """Give one live segment a feature [its rows, width] (a back-fill): the file is written atomically (from
         then on readers use it), then its size and digest are committed to the manifest."""
-        with self._lock():
+        with self.lock():
             self._reload()
             seg = next((s for s in self.segments if s.name == segment_name), None)
             if seg is None:
@@ -505,7 +513,7 @@ class CatalogStore:
 
     def delete(self, item_ids: Sequence[str]) -> int:
         """Mark items deleted (committed atomically); returns how many were live."""
-        with self._lock():
+        with self.lock():
             self._reload()
             live = [i for i in dict.fromkeys(item_ids) if i in self._rows]
             if live:
@@ -515,7 +523,7 @@ class CatalogStore:
     def compact(self) -> None:
         """Rewrite all live items into one segment, dropping deleted rows; the old segments are retired (their
         files stay RETIRE_AFTER_S for readers of older snapshots)."""
-        with self._lock():
+        with self.lock():
             self._reload()
             if len(self.segments) <= 1 and not self._deleted:
                 return
@@ -553,7 +561,7 @@ class CatalogStore:
 
     def remove_orphans(self) -> list[Path]:
         """Delete `orphans()` under the store lock (no writer is mid-way then); returns what was removed."""
-        with self._lock():
+        with self.lock():
             self._reload()
             found = self.orphans()
             for path in found:
@@ -611,8 +619,13 @@ class CatalogStore:
         self.__dict__.pop("_deleted", None)
 
     @contextmanager
-    def _lock(self) -> Iterator[None]:
-        with open(self.root / ".lock", "a+b") as fh:
+    def lock(self) -> Iterator[None]:
+        """The store's writer lock (a file lock, so it holds across processes): every commit takes it, and so does
+        whatever writes derived files for the store (the FAISS index), so no writer sees another's half-done work.
+        A read-only store's lock sits beside its sidecar folders."""
+        folder = self.root if self.writable() else self.sidecar("")
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / ".lock", "a+b") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield

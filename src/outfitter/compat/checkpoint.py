@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from outfitter.atomic import atomic_path
+from outfitter.utils.atomic import atomic_path
 from outfitter.compat.base import CompatModel
 from outfitter.compat.mlp import CompatibilityMLP
 from outfitter.compat.registry import get_kind, list_kinds

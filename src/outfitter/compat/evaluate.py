@@ -19,7 +19,8 @@ from outfitter.compat.checkpoint import load_model
 from outfitter.compat.features import item_inputs
 from outfitter.compat.plots import plot_roc
 from outfitter.compat.ranker import ComplementaryRanker
-from outfitter.datasets.polyvore_outfits import FITBQuestion, PolyvoreOutfits
+from outfitter.datasets.polyvore_outfits import FITBQuestion
+from outfitter.datasets.source import OutfitSource
 from outfitter.errors import InputError
 
 RECALL_KS = (10, 30, 50)
@@ -170,7 +171,7 @@ def complementary_recall_at_k(
 
 
 def evaluate(
-    dataset: PolyvoreOutfits,
+    dataset: OutfitSource,
     split: str,
     checkpoint_path: str | Path,
     cache_dir: str | Path | None = None,

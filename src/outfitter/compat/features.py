@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader
 from outfitter.backbones import Backbone, Preprocess, create_backbone, get_spec
 from outfitter.compat.base import CompatModel, ItemTable
 from outfitter.config import DECODE_SIDE, DEFAULT_BACKBONE
+from outfitter.errors import InputError
 from outfitter.images import color_histograms
 from outfitter.pipeline.features import FEATURES, compute_features
 from outfitter.pipeline.stages import ImageReader, collate
@@ -39,6 +40,32 @@ from outfitter.types import Item
 log = logging.getLogger(__name__)
 
 Compute = Callable[[torch.Tensor], tuple[np.ndarray, ...]]
+
+
+@dataclass(frozen=True)
+class InputKind:
+    """How one kind of model input is computed (STYLE habit 14): for catalogue items, cached on disk, and for query
+    photos in memory, the same way. A model names its kind in `input_spec()["inputs"]`."""
+
+    items: Callable[..., ItemTable]
+    photos: Callable[..., tuple[torch.Tensor, ...]]
+
+
+INPUT_KINDS: dict[str, InputKind] = {}
+
+
+def register_input_kind(name: str, kind: InputKind) -> InputKind:
+    """Make an input kind available to every model that names it."""
+    INPUT_KINDS[name] = kind
+    return kind
+
+
+def input_kind(model: CompatModel) -> InputKind:
+    """The input kind the model names, or an InputError listing the known ones."""
+    name = model.input_spec()["inputs"]
+    if name not in INPUT_KINDS:
+        raise InputError(f"unknown model input kind {name!r}; known: {', '.join(sorted(INPUT_KINDS))}", field="inputs")
+    return INPUT_KINDS[name]
 
 
 def item_inputs(
@@ -53,14 +80,8 @@ def item_inputs(
     progress: bool = True,
 ) -> ItemTable:
     """The inputs `model.embed` takes for each item (unreadable images are reported and left out)."""
-    spec = model.input_spec()
     options = {"batch_size": batch_size, "num_workers": num_workers, "progress": progress}
-    if spec["inputs"] == "vectors":
-        backbone = _backbone_for(spec, backbone, weights)
-        return backbone_vectors(items, backbone, cache_dir, normalize=spec["normalize"], image_size=spec["image_size"], **options)
-    if spec["inputs"] == "garment":
-        return garment_inputs(items, model, cache_dir, **options)
-    return stem_features(items, model, cache_dir, **options)
+    return input_kind(model).items(model, items, cache_dir, backbone=backbone, weights=weights, **options)
 
 
 def photo_inputs(
@@ -72,19 +93,57 @@ def photo_inputs(
     A stored per-item feature (GarmentNet) is computed as `outfitter index` did for the catalogue, on the pixels
     of `store_preprocess` (the catalogue's backbone's; default: the default backbone's).
     """
+    return input_kind(model).photos(model, images, backbone=backbone, weights=weights, store_preprocess=store_preprocess)
+
+
+def _vector_items(model: CompatModel, items: Sequence[Item], cache_dir: str | Path | None, *,
+                  backbone: Backbone | None, weights: str | Path | None, **options: Any) -> ItemTable:
     spec = model.input_spec()
-    if spec["inputs"] == "garment":
-        preprocess = store_preprocess or get_spec(DEFAULT_BACKBONE).preprocess
-        pixels = torch.stack([preprocess.pixels(img) for img in images])
-        return (torch.from_numpy(compute_features(pixels, [spec["feature"]])[spec["feature"]]),)
-    if spec["inputs"] == "vectors":
-        backbone = _backbone_for(spec, backbone, weights)
-        preprocess = _sized(backbone.preprocess, spec["image_size"])
-        compute = _vector_fn(backbone, preprocess, spec["normalize"])
-    else:
-        preprocess, compute = model.preprocess, _stem_fn(model)
+    backbone = _backbone_for(spec, backbone, weights)
+    return backbone_vectors(items, backbone, cache_dir, normalize=spec["normalize"], image_size=spec["image_size"],
+                            **options)
+
+
+def _vector_photos(model: CompatModel, images: Sequence[Image.Image], *, backbone: Backbone | None,
+                   weights: str | Path | None, store_preprocess: Preprocess | None) -> tuple[torch.Tensor, ...]:
+    spec = model.input_spec()
+    backbone = _backbone_for(spec, backbone, weights)
+    preprocess = _sized(backbone.preprocess, spec["image_size"])
+    return _computed(_vector_fn(backbone, preprocess, spec["normalize"]), preprocess, images)
+
+
+def _stem_items(model: CompatModel, items: Sequence[Item], cache_dir: str | Path | None, *,
+                backbone: Backbone | None, weights: str | Path | None, **options: Any) -> ItemTable:
+    return stem_features(items, model, cache_dir, **options)
+
+
+def _stem_photos(model: CompatModel, images: Sequence[Image.Image], *, backbone: Backbone | None,
+                 weights: str | Path | None, store_preprocess: Preprocess | None) -> tuple[torch.Tensor, ...]:
+    return _computed(_stem_fn(model), model.preprocess, images)
+
+
+def _garment_items(model: CompatModel, items: Sequence[Item], cache_dir: str | Path | None, *,
+                   backbone: Backbone | None, weights: str | Path | None, **options: Any) -> ItemTable:
+    return garment_inputs(items, model, cache_dir, **options)
+
+
+def _garment_photos(model: CompatModel, images: Sequence[Image.Image], *, backbone: Backbone | None,
+                    weights: str | Path | None, store_preprocess: Preprocess | None) -> tuple[torch.Tensor, ...]:
+    feature = model.input_spec()["feature"]
+    preprocess = store_preprocess or get_spec(DEFAULT_BACKBONE).preprocess
+    pixels = torch.stack([preprocess.pixels(img) for img in images])
+    return (torch.from_numpy(compute_features(pixels, [feature])[feature]),)
+
+
+def _computed(compute: Compute, preprocess: Preprocess, images: Sequence[Image.Image]) -> tuple[torch.Tensor, ...]:
+    """`compute` run on the photos' tensors, as float32 tensors."""
     pixels = torch.stack([preprocess.to_tensor(img) for img in images])
     return tuple(torch.from_numpy(np.asarray(a, dtype=np.float32)) for a in compute(pixels))
+
+
+register_input_kind("vectors", InputKind(_vector_items, _vector_photos))
+register_input_kind("stem", InputKind(_stem_items, _stem_photos))
+register_input_kind("garment", InputKind(_garment_items, _garment_photos))
 
 
 def backbone_vectors(

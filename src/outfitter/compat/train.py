@@ -28,7 +28,7 @@ from outfitter.compat.pairs import Pairs, sample_pairs
 from outfitter.compat.plots import plot_training_curves
 from outfitter.compat.registry import get_kind
 from outfitter.compat.slots import OutfitSlots, slot_for_name
-from outfitter.datasets.polyvore_outfits import PolyvoreOutfits
+from outfitter.datasets.source import OutfitSource
 from outfitter.types import Outfit
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class TrainResult:
 
 
 def train(
-    dataset: PolyvoreOutfits,
+    dataset: OutfitSource,
     *,
     model: str = "mlp",
     backbone: str = "efficientnet_lite0",
@@ -98,7 +98,7 @@ def build_model(kind: str, backbone: str, *, weights: str | Path | None = None, 
     return get_kind(kind).fresh(backbone, weights=weights, image_size=image_size)
 
 
-def learn_slots(dataset: PolyvoreOutfits, outfits: Sequence[Outfit]) -> OutfitSlots:
+def learn_slots(dataset: OutfitSource, outfits: Sequence[Outfit]) -> OutfitSlots:
     """Which slots people wear together in these outfits (items whose category names no slot are left out)."""
     slot_of = {item.item_id: slot_for_name(item.category or "") for item in dataset.items()}
     return OutfitSlots.learn([[slot_of[i] for i in o.item_ids if slot_of.get(i)] for o in outfits])
@@ -118,7 +118,7 @@ class _Data:
 
 
 def _prepare(
-    dataset: PolyvoreOutfits, net: CompatModel, settings: dict[str, Any], cache_dir: str | Path | None,
+    dataset: OutfitSource, net: CompatModel, settings: dict[str, Any], cache_dir: str | Path | None,
     weights: str | Path | None, valid_limit: int | None, num_workers: int, progress: bool,
 ) -> _Data:
     """Select outfits, compute (or load) item inputs once, and sample the pairs."""
@@ -144,7 +144,7 @@ def _prepare(
     )
 
 
-def _fit_and_holdout(dataset: PolyvoreOutfits, settings: dict[str, Any]) -> tuple[list[Outfit], list[Outfit]]:
+def _fit_and_holdout(dataset: OutfitSource, settings: dict[str, Any]) -> tuple[list[Outfit], list[Outfit]]:
     """Outfits to fit, and outfits whose pairs early stopping watches: a fifth of train, or the valid split."""
     if settings["holdout"] == "valid":
         return usable_outfits(dataset.outfits("train"), settings["max_outfits"]), usable_outfits(dataset.outfits("valid"))

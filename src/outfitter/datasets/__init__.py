@@ -13,6 +13,7 @@ from outfitter.datasets.polyvore_outfits import (
     FITBQuestion,
     PolyvoreOutfits,
 )
+from outfitter.datasets.source import OutfitSource
 from outfitter.datasets.synthetic import (
     write_synthetic_maryland,
     write_synthetic_polyvore,
@@ -24,6 +25,7 @@ __all__ = [
     "VERSIONS",
     "FITBQuestion",
     "MarylandPolyvore",
+    "OutfitSource",
     "PolyvoreOutfits",
     "read_folder",
     "read_manifest",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from outfitter.errors import InputError
-from outfitter.ids import id_problem
+from outfitter.utils.ids import id_problem
 from outfitter.images import IMAGE_SUFFIXES
 from outfitter.types import Item
 

@@ -51,12 +51,14 @@ class MarylandPolyvore:
         self._load_split(split)
         return list(self._outfits[split])
 
-    def fitb(self) -> list[FITBQuestion]:
+    def fitb(self, split: str = "test") -> list[FITBQuestion]:
         """The test-set fill-in-the-blank questions; `correct` is always 0, as the first answer is right."""
+        _only_test(split)
         return read_fitb(self.root / "fill_in_blank_test.json", self._test_tokens(), first_is_correct=True)
 
-    def compatibility(self) -> list[tuple[int, list[str]]]:
+    def compatibility(self, split: str = "test") -> list[tuple[int, list[str]]]:
         """(label, item ids) per line of fashion_compatibility_prediction.txt; label 1 = a real outfit."""
+        _only_test(split)
         return read_compatibility(self.root / "fashion_compatibility_prediction.txt", self._test_tokens())
 
     def _present_splits(self) -> list[str]:
@@ -122,3 +124,9 @@ def _parse_item(entry: Any, set_id: str, images: Path, path: Path, where: str) -
         category=str(category),
         attributes=attributes,
     )
+
+
+def _only_test(split: str) -> None:
+    """Maryland Polyvore publishes its question sets for the test split alone."""
+    if split != "test":
+        raise InputError(f"Maryland Polyvore has question sets for the test split only, not {split!r}", field="split")

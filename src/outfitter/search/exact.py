@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from outfitter.catalog.store import CatalogStore
+from outfitter.search.base import Hits
 
 
 def topk_rows(scores: np.ndarray, k: int) -> np.ndarray:
@@ -33,7 +34,7 @@ class ExactIndex:
         *,
         category: str | None = None,
         exclude: Sequence[set[str]] | None = None,
-    ) -> list[list[tuple[str, float]]]:
+    ) -> Hits:
         """Top-k (id, cosine) per query row; only items of `category` if given; `exclude[q]` ids skipped for query q."""
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         code = self.store.category_code(category) if category is not None else None

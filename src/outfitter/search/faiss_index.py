@@ -32,7 +32,6 @@ makes the index stale, and `load` returns None.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -49,9 +48,10 @@ import faiss
 import numpy as np
 from faiss.contrib.ivf_tools import add_preassigned
 
-from outfitter.atomic import atomic_path, write_json, write_npy
-from outfitter.catalog.store import Block, CatalogStore, Segment
+from outfitter.utils.atomic import atomic_path, write_json, write_npy
+from outfitter.catalog.store import Block, CatalogStore, Segment, segment_blocks
 from outfitter.errors import InputError
+from outfitter.search.base import Hits
 from outfitter.search.exact import ExactIndex
 
 INDEX_DIR = "index"
@@ -63,7 +63,6 @@ HNSW_BELOW = 50_000
 BLOCK_ROWS = 65536
 SMALL_BATCH = 8
 
-Hits = list[list[tuple[str, float]]]
 
 
 def choose_kind(rows: int) -> str:
@@ -80,8 +79,8 @@ def default_nlist(rows: int) -> int:
 
 
 def index_root(store: CatalogStore) -> Path:
-    """Where a store's index lives: `<store>/index/`."""
-    return store.root / INDEX_DIR
+    """Where a store's index lives: its `index` sidecar (`<store>/index/`, or the user cache for a read-only store)."""
+    return store.sidecar(INDEX_DIR)
 
 
 @contextmanager
@@ -177,13 +176,8 @@ class _TailStore:
         return self.store.category_code(category)
 
     def blocks(self, rows: int = BLOCK_ROWS) -> Iterator[Block]:
-        start = self.start
-        for seg in self.segments:
-            for lo in range(0, len(seg), rows):
-                ids = seg.ids[lo:lo + rows]
-                live = np.ones(len(ids), bool) if self.live is None else self.live[start + lo:start + lo + len(ids)]
-                yield Block(start + lo, seg.vectors[lo:lo + rows], ids, seg.categories[lo:lo + rows], live)
-            start += len(seg)
+        live = None if self.live is None else (lambda first, ids: self.live[first:first + len(ids)])
+        return segment_blocks(self.segments, rows, start=self.start, live=live)
 
 
 @dataclass
@@ -237,8 +231,8 @@ class FaissIndex:
     def save(self) -> Path:
         """Write the index under `<store>/index/`: files in a fresh build folder first, the manifest last."""
         root = index_root(self.store)
-        root.mkdir(exist_ok=True)
-        with _locked(root):
+        root.mkdir(parents=True, exist_ok=True)
+        with self.store.lock():
             build = f"build-{uuid.uuid4().hex[:12]}"
             folder = root / build
             folder.mkdir()
@@ -387,11 +381,9 @@ class FaissIndex:
 
 
 def _blocks(rows: _Rows) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """(first row, float32 vectors, category codes) of every block of `rows`, read from the memory maps."""
-    for s, seg in enumerate(rows.segments):
-        for lo in range(0, len(seg), BLOCK_ROWS):
-            vectors = np.ascontiguousarray(seg.vectors[lo:lo + BLOCK_ROWS], dtype=np.float32)
-            yield int(rows.starts[s]) + lo, vectors, np.asarray(seg.categories[lo:lo + BLOCK_ROWS])
+    """(first row, float32 vectors, category codes) of every block of `rows` (float16 widened per block)."""
+    for block in segment_blocks(rows.segments, BLOCK_ROWS):
+        yield block.start, np.ascontiguousarray(block.vectors, dtype=np.float32), np.asarray(block.categories)
 
 
 def _build_flat(store: CatalogStore, rows: _Rows) -> tuple[faiss.Index, dict, None]:
@@ -448,14 +440,3 @@ def _remove_other_builds(root: Path, keep: str) -> None:
     for path in root.iterdir():
         if path.is_dir() and path.name != keep:
             shutil.rmtree(path, ignore_errors=True)
-
-
-@contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """Serialise saves of one store's index, so one save's clean-up never removes another's build."""
-    with open(root / ".lock", "a+b") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from outfitter.catalog.store import CatalogStore
+from outfitter.search.base import Index
 from outfitter.search.exact import ExactIndex
 from outfitter.search.faiss_index import FLAT_BELOW, FaissIndex
 
@@ -29,7 +30,7 @@ class BuiltIndex:
                 f"{self.bytes / 2**20:.1f} MiB at {self.path}")
 
 
-def open_index(store: CatalogStore, *, threshold: int = EXACT_BELOW) -> ExactIndex | FaissIndex:
+def open_index(store: CatalogStore, *, threshold: int = EXACT_BELOW) -> Index:
     """Exact search for stores under `threshold` items; otherwise the saved FAISS index, or exact if none loads.
 
     Any index that loads is used, however many items were appended since it was built: those are searched

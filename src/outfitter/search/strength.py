@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from outfitter.catalog.store import CatalogStore
+from outfitter.search.base import Index
+
 SAMPLE = 256  # items whose neighbourhoods set the scale
 NEIGHBOURS = 50
 VERY_PRECISION, SIMILAR_PRECISION = 0.9, 0.6
@@ -37,7 +40,7 @@ class MatchScale:
         return abs(items - self.items) <= 0.1 * self.items
 
     @classmethod
-    def fit(cls, index, store, *, sample: int = SAMPLE, seed: int = 0) -> "MatchScale | None":
+    def fit(cls, index: Index, store: CatalogStore, *, sample: int = SAMPLE, seed: int = 0) -> "MatchScale | None":
         """Measure the scale on up to `sample` random live items of `store`, searched with `index`; None for a
         catalogue too small to have neighbourhoods (under 3 items)."""
         ids = store.ids()
@@ -55,7 +58,8 @@ class MatchScale:
         return cls(float(np.percentile(pairs, 99)), float(np.percentile(pairs, 90)), len(ids))
 
 
-def _by_category(index, store, picked: list[str], queries: np.ndarray, items: int) -> MatchScale | None:
+def _by_category(index: Index, store: CatalogStore, picked: list[str], queries: np.ndarray,
+                 items: int) -> MatchScale | None:
     """Thresholds where a neighbour that close shares the item's category with probability VERY_PRECISION and
     SIMILAR_PRECISION: that probability as a non-decreasing function of the score, fitted by isotonic regression
     on the sampled items' neighbours (None when even the closest neighbours mostly differ in category)."""

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from PIL import Image
 
 from outfitter.catalog.store import CatalogStore
-from outfitter.complements import OutfitScore
+from outfitter.compat.complements import OutfitScore
 from outfitter.config import DECODE_SIDE
 from outfitter.images import load_image
 from outfitter.recommend import Catalog

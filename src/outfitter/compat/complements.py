@@ -21,10 +21,10 @@ from outfitter.compat.features import photo_inputs
 from outfitter.compat.projections import ProjectionTable
 from outfitter.compat.slot_predictor import SlotPredictor
 from outfitter.compat.slots import OutfitSlots
-from outfitter.digest import module_digest
+from outfitter.utils.digest import module_digest
 from outfitter.errors import InputError, StoreError
 from outfitter.images import load_image
-from outfitter.outfit_rules import OutfitRules, verdict
+from outfitter.compat.outfit_rules import OutfitRules, verdict
 from outfitter.pipeline import ensure_features
 
 CACHE_DIR = "compat-cache"

@@ -8,7 +8,7 @@ import pytest
 from outfitter.backbones import create_backbone
 from outfitter.datasets import read_folder
 from outfitter.errors import InputError
-from outfitter.tune import TuneSettings, stratified_split, tune_backbone
+from outfitter.backbones.tune import TuneSettings, stratified_split, tune_backbone
 from tests.drawing import draw_item
 
 

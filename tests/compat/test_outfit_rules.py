@@ -6,7 +6,7 @@ import pytest
 
 from outfitter.compat.slots import OutfitSlots
 from outfitter.errors import InputError
-from outfitter.outfit_rules import OutfitRules, verdict
+from outfitter.compat.outfit_rules import OutfitRules, verdict
 
 OUTFITS = ([["tops", "bottoms", "shoes"]] * 8 + [["all-body", "shoes", "bags"]] * 6 + [["tops", "bottoms", "shoes", "bags"]] * 8
            + [["tops", "bottoms", "shoes", "outerwear"]] * 5 + [["all-body", "shoes", "outerwear"]] * 3)

@@ -10,7 +10,7 @@ import torch
 
 from outfitter.catalog.store import CatalogStore
 from outfitter.compat import CompatibilityMLP
-from outfitter.complements import PROJECTIONS_DIR, Complements
+from outfitter.compat.complements import PROJECTIONS_DIR, Complements
 from outfitter.types import Item
 
 DIM = 24

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from outfitter.config import DEFAULT_BACKBONE
 from outfitter.datasets import read_manifest
-from outfitter.indexing import index_items
+from outfitter.pipeline.indexing import index_items
 from outfitter.recommend import Catalog
 from outfitter.sheets import SheetCell, contact_sheet
 from outfitter.types import Hit, Item
@@ -21,7 +21,7 @@ SHEETS = ("similar.png", "complementary.png")
 
 def demo_data() -> Path:
     """The folder of shipped demo photos and their manifests (catalog.csv, queries.csv)."""
-    return Path(str(files("outfitter") / "demo_data"))
+    return Path(str(files("outfitter.demo") / "data"))
 
 
 def demo_catalog(out: Path, data: Path, *, progress: bool = True) -> Catalog:

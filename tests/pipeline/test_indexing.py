@@ -14,7 +14,7 @@ from outfitter.catalog import CatalogStore
 from outfitter.config import DECODE_SIDE
 from outfitter.datasets import read_folder
 from outfitter.images import garment_histograms
-from outfitter.indexing import index_items
+from outfitter.pipeline.indexing import index_items
 from outfitter.pipeline import GARMENT_FEATURE, ensure_features
 
 OPTIONS = {"backbone": "efficientnet_lite0", "runtime": "torch", "workers": 0, "progress": False}

@@ -1,0 +1,1 @@
+"""Small utilities shared by every stage: crash-safe file writes, module digests, item-id rules."""
