@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.outfitter-installed
+TEST_STAMP := $(VENV)/.outfitter-test-installed
 
 .PHONY: demo test bench install browser
 
@@ -11,12 +12,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# The tests also need the optional Ray extra: the Ray runner's tests start a real two-node cluster.
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
+	touch $(TEST_STAMP)
+
 install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/outfitter demo
 
-test: $(STAMP) browser
+test: $(TEST_STAMP) browser
 	$(PY) -m pytest -q
 
 # Headless Chromium for the page tests, from Debian (never `playwright install`); they skip without it.

@@ -170,7 +170,7 @@ def open_store(root: Path) -> float:
 
 def sweep(index: FaissIndex, values: list[int], queries: np.ndarray, want: list[list[str]]) -> Iterator[str]:
     """Recall and p50 latency at other nprobe (IVF) or efSearch (HNSW) values, on the same index."""
-    key = {"ivf": "nprobe", "hnsw": "efSearch"}.get(index.meta.kind)
+    key = {"ivf": "nprobe", "ivfpq": "nprobe", "hnsw": "efSearch"}.get(index.meta.kind)
     if key is None:
         return
     default = index.params[key]
@@ -216,7 +216,28 @@ def measure_build(args: argparse.Namespace, store: CatalogStore) -> tuple[FaissI
     load_s, loaded = timed(lambda: FaissIndex.load(CatalogStore.open(store.root)))
     size = sum(p.stat().st_size for p in (store.root / "index").rglob("*") if p.is_file())
     return loaded, {"build_s": build_s, "save_s": save_s, "load_s": load_s, "kind": index.meta.kind,
-                    "params": index.meta.params, "index_bytes_per_item": size / args.items}
+                    "params": index.meta.params, "index_bytes_per_item": size / args.items,
+                    "build_peak_mib": build_peak_mib(store.root, args.kind)}
+
+
+BUILD_PEAK = """
+import resource, sys
+from outfitter.catalog import CatalogStore
+from outfitter.search import FaissIndex
+store = CatalogStore.open(sys.argv[1])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+FaissIndex.build(store, sys.argv[2])
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+
+
+def build_peak_mib(root: Path, kind: str) -> float:
+    """How far building the index raises peak memory (MiB), in a fresh process that has just opened the store."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", BUILD_PEAK, str(root), kind], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def measure_exact(args: argparse.Namespace, store: CatalogStore, load: Workload) -> tuple[list, list, dict]:
@@ -272,7 +293,8 @@ def report(r: dict) -> str:
         f"{r['items']:,} items x {r['dim']}-d {r['dtype']}, {r['queries']} queries, index {r['kind']} {r['params']}",
         f"store: written in {r['write_s']:.1f} s, opened (memory-mapped) in {r['open_s'] * 1e3:.1f} ms, "
         f"{r['vector_bytes_per_item']:.0f} B/item of vectors, {r['store_bytes_per_item']:.0f} B/item in all",
-        f"index: built in {r['build_s']:.1f} s, saved in {r['save_s']:.1f} s, loaded in {r['load_s'] * 1e3:.0f} ms, "
+        f"index: built in {r['build_s']:.1f} s (peak +{r['build_peak_mib']:.0f} MiB), saved in {r['save_s']:.1f} s, "
+        f"loaded in {r['load_s'] * 1e3:.0f} ms, "
         f"{r['index_bytes_per_item']:.0f} B/item",
         f"exact search (baseline): p50 {r['exact_p50_ms']:.1f} ms a query alone, "
         f"{r['exact_batch_ms_per_query']:.1f} ms a query batched",
@@ -299,7 +321,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--dim", type=int, default=1280)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--exact-queries", type=int, default=20, help="queries timed one by one on exact search")
-    parser.add_argument("--kind", default="auto", choices=["auto", "flat", "hnsw", "ivf"])
+    parser.add_argument("--kind", default="auto", choices=["auto", "flat", "hnsw", "ivf", "ivfpq"])
     parser.add_argument("--dtype", default="float32", choices=["float32", "float16"])
     parser.add_argument("--sweep", type=lambda s: [int(v) for v in s.split(",")], default=None,
                         help="also time these nprobe (IVF) or efSearch (HNSW) values, e.g. 8,16,32,64")

@@ -7,17 +7,12 @@ from pathlib import Path
 import pytest
 
 from outfitter.backbones import Backbone, create_backbone
-from tests.drawing import COLOURS, SHAPES, draw_item
+from tests.drawing import COLOURS, draw_shop
 
 @pytest.fixture
 def photo_folder(tmp_path: Path) -> Path:
     """A shop folder: three category sub-folders of four photos each."""
-    root = tmp_path / "photos"
-    for c, shape in enumerate(SHAPES):
-        (root / shape).mkdir(parents=True)
-        for i, colour in enumerate([*COLOURS.values(), (120, 120, 120)]):
-            draw_item(shape, colour, seed=10 * c + i).save(root / shape / f"{shape}{i}.jpg")
-    return root
+    return draw_shop(tmp_path / "photos", [*COLOURS.values(), (120, 120, 120)])
 
 
 @pytest.fixture(scope="session", autouse=True)

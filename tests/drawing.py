@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -18,3 +21,12 @@ def draw_item(shape: str, colour: tuple[int, int, int], seed: int, size: int = 6
     box = {"tops": (12 + j, 8, 52 + j, 40), "bottoms": (22, 10 + j, 42, 60 + j), "shoes": (8, 40 + j, 56, 56 + j)}[shape]
     draw.rectangle(box, fill=tuple(int(c) for c in np.clip(np.array(colour) + rng.integers(-20, 20, 3), 0, 255)))
     return img
+
+
+def draw_shop(root: Path, colours: Sequence[tuple[int, int, int]], seed: int = 0) -> Path:
+    """A shop folder under `root`: one sub-folder per shape (its category) holding one photo per colour."""
+    for c, shape in enumerate(SHAPES):
+        (root / shape).mkdir(parents=True, exist_ok=True)
+        for i, colour in enumerate(colours):
+            draw_item(shape, colour, seed=seed + 10 * c + i).save(root / shape / f"{shape}{i}.jpg")
+    return root

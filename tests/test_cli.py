@@ -307,3 +307,9 @@ def test_tune_compares_with_the_backbone_in_use_today(photo_folder, tmp_path):
     meta = read_tuned(tmp_path / "t.pt")["meta"]
     helped = meta["after"][10] > meta["current"]["precision"][10]
     assert ("index with it" in result.stdout) == helped and ("did not beat" in result.stderr) == (not helped)
+
+
+def test_an_unknown_runner_is_named_before_any_work(photo_folder, tmp_path):
+    result = runner.invoke(app, ["index", str(photo_folder), "--store", str(tmp_path / "s"), "--runner", "spark"])
+    assert result.exit_code == 2 and "unknown runner 'spark'" in result.stderr and "local, ray" in result.stderr
+    assert not (tmp_path / "s").exists()

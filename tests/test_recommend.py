@@ -15,13 +15,9 @@ from outfitter.pipeline.indexing import index_items
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from tests.drawing import COLOURS, SHAPES, draw_item
+    from tests.drawing import COLOURS, draw_shop
 
-    root = tmp_path_factory.mktemp("photos")
-    for c, shape in enumerate(SHAPES):
-        (root / shape).mkdir()
-        for i, colour in enumerate([*COLOURS.values(), (120, 120, 120)]):
-            draw_item(shape, colour, seed=10 * c + i).save(root / shape / f"{shape}{i}.jpg")
+    root = draw_shop(tmp_path_factory.mktemp("photos"), [*COLOURS.values(), (120, 120, 120)])
     index_items(read_folder(root), root / "store", workers=0, progress=False)
     return root / "store"
 

@@ -87,6 +87,9 @@ def index(
     workers: Annotated[Optional[int], typer.Option(min=0, help="Decoding threads (default: one per core, at least 2).")] = None,
     runtime: Annotated[str, typer.Option(help="auto (onnxruntime when it works), torch or onnx.")] = "auto",
     cache: Annotated[Optional[Path], typer.Option(envvar="OUTFITTER_CACHE", help="Cache folder for exported models.")] = None,
+    runner: Annotated[str, typer.Option(help="local (threads here) or ray (a Ray cluster; needs outfitter[ray]).")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: a local one, or RAY_ADDRESS).")] = None,
+    ray_workers: Annotated[Optional[int], typer.Option(min=1, help="Embedding actors on the Ray cluster (default 2).")] = None,
 ) -> None:
     """Embed photos into a catalogue store (resumable: run again to finish an interrupted job)."""
     from outfitter.pipeline.indexing import index_items, load_items
@@ -96,8 +99,9 @@ def index(
     if items and all(item.category is None for item in items):
         _warn("no categories (no 'category' column, or photos not in sub-folders): similar search works across the "
               "whole catalogue, but --category filters and complementary rows need them")
-    report = index_items(items, store, backbone=backbone, weights=weights, batch_size=batch_size, workers=workers,
-                         dtype=dtype, runtime=runtime, cache_dir=cache / "onnx" if cache else None)
+    report = index_items(items, store, backbone=backbone, weights=weights, batch_size=batch_size,
+                         workers=ray_workers if runner == "ray" else workers, dtype=dtype, runtime=runtime,
+                         cache_dir=cache / "onnx" if cache else None, runner=runner, ray_address=ray_address)
     skipped = len(report.failed) + len(missing)
     console.print(f"indexed {report.embedded} new items into {store} ({report.already_stored} already there, "
                   f"{skipped} skipped" + (f": {len(missing)} without their photo" if missing else "") + ")")
@@ -149,7 +153,7 @@ def similar(
 @reports_errors
 def build_index(
     store: StoreOpt,
-    kind: Annotated[str, typer.Option(help="auto (by size), flat, ivf or hnsw.")] = "auto",
+    kind: Annotated[str, typer.Option(help="auto (by size), flat, hnsw, ivf (1-bit RaBitQ codes) or ivfpq (PQ codes, smaller).")] = "auto",
 ) -> None:
     """Build and save an approximate-nearest-neighbour index for a large store (exact search is used below it)."""
     from outfitter.catalog import CatalogStore

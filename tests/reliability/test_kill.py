@@ -16,7 +16,7 @@ import pytest
 from outfitter.catalog import CatalogStore
 from outfitter.datasets import read_folder
 from outfitter.pipeline.indexing import index_items
-from tests.drawing import COLOURS, SHAPES, draw_item
+from tests.drawing import COLOURS, draw_shop
 
 JOB = """
 import sys, time
@@ -48,12 +48,8 @@ store.compact()
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("kill-photos")
-    for c, shape in enumerate(SHAPES):
-        (root / shape).mkdir()
-        for i, colour in enumerate([*COLOURS.values(), (120, 120, 120), (200, 200, 40)]):
-            draw_item(shape, colour, seed=70 + 10 * c + i).save(root / shape / f"{shape}{i}.jpg")
-    return root
+    return draw_shop(tmp_path_factory.mktemp("kill-photos"), [*COLOURS.values(), (120, 120, 120), (200, 200, 40)],
+                     seed=70)
 
 
 @pytest.fixture(scope="module")

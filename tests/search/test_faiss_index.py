@@ -51,7 +51,7 @@ def queries() -> np.ndarray:
     return clustered(100, seed=2)[0]
 
 
-BUILDS = {"ivf": {"nlist": 32}, "hnsw": {}, "flat": {}}
+BUILDS = {"ivf": {"nlist": 32}, "ivfpq": {"nlist": 32, "m": 12}, "hnsw": {}, "flat": {}}
 
 
 @pytest.fixture(scope="module", params=sorted(BUILDS))
@@ -96,7 +96,7 @@ def test_unknown_category_and_k_zero(built, queries):
     assert built.search(queries[:2], 0) == [[], []]
 
 
-@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+@pytest.mark.parametrize("kind", ["ivf", "ivfpq", "hnsw"])
 def test_deletions_and_exclusions_honoured(tmp_path, queries, kind):
     store = make_store(tmp_path / "s")
     index = FaissIndex.build(store, kind, **BUILDS[kind])
@@ -125,7 +125,7 @@ def test_items_appended_after_build_are_searched_exactly(tmp_path, queries):
     assert recall(index.search(queries, 10), ExactIndex(store).search(queries, 10)) >= 0.95
 
 
-@pytest.mark.parametrize("kind", ["ivf", "hnsw", "flat"])
+@pytest.mark.parametrize("kind", ["ivf", "ivfpq", "hnsw", "flat"])
 def test_save_load_round_trip(tmp_path, queries, kind):
     store = make_store(tmp_path / "s")
     index = FaissIndex.build(store, kind, **BUILDS[kind])

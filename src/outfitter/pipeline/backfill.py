@@ -18,7 +18,8 @@ from outfitter.backbones import Preprocess, get_spec
 from outfitter.catalog.store import CatalogStore, Segment
 from outfitter.config import DEFAULT_BATCH_SIZE
 from outfitter.pipeline.features import FEATURES, check_names
-from outfitter.pipeline.runner import default_workers, photo_reader, progress_bar
+from outfitter.pipeline.runner import default_workers, progress_bar
+from outfitter.pipeline.runners import photo_reader
 from outfitter.pipeline.stages import FeatureCollate, read_batches
 from outfitter.types import Item
 

@@ -4,6 +4,7 @@ back-fill the stored features of items indexed before those features existed."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from outfitter.backbones import DEFAULT_BACKBONE, create_backbone, get_spec
@@ -13,6 +14,8 @@ from outfitter.config import DEFAULT_BATCH_SIZE
 from outfitter.datasets import PolyvoreOutfits, read_source
 from outfitter.errors import InputError
 from outfitter.pipeline import EmbedReport, embed_into_store, ensure_features
+from outfitter.pipeline.runner import default_workers
+from outfitter.pipeline.runners import BackboneEmbedder, LocalRunner, Runner
 from outfitter.search.select import EXACT_BELOW, build_index
 from outfitter.types import Item
 
@@ -33,27 +36,48 @@ def load_items(source: Path | None, *, polyvore: Path | None = None, version: st
 def index_items(items: Sequence[Item], store_dir: Path, *, backbone: str = DEFAULT_BACKBONE,
                 weights: Path | None = None, batch_size: int = DEFAULT_BATCH_SIZE, workers: int | None = None,
                 progress: bool = True, runtime: str = "auto", cache_dir: Path | None = None,
-                dtype: str = "float32", ann_threshold: int = EXACT_BELOW) -> EmbedReport:
+                dtype: str = "float32", ann_threshold: int = EXACT_BELOW, runner: str = "local",
+                ray_address: str | None = None) -> EmbedReport:
     """Embed `items` into the store at `store_dir` (created if needed), skipping those already there, with their
     stored features; items stored before get the features they lack (before any compaction, which keeps only
     features every segment has).
 
     `runtime` "auto" embeds in onnxruntime when it works (exported once into `cache_dir`), else torch;
-    "torch" or "onnx" forces one. `dtype` float16 halves a new store's vectors. A store of `ann_threshold`
+    "torch" or "onnx" forces one. `runner` "local" decodes in `workers` threads here; "ray" spreads decoding and
+    embedding over the Ray cluster at `ray_address` (default: a local one) with `workers` actors (default 2). `dtype` float16 halves a new store's vectors. A store of `ann_threshold`
     items or more gets its approximate-nearest-neighbour index (re)built when new items arrive.
     """
     if not items:
         raise InputError("no items to index")
+    job_runner = _runner(runner, workers, ray_address)
     if (store_dir / MANIFEST).exists():
         CatalogStore.open(store_dir).check_backbone(get_spec(backbone).name)
     model = create_backbone(backbone, weights=weights)
     store = CatalogStore.open_or_create(store_dir, backbone=model.name, dim=model.dim, dtype=dtype)
-    embed = make_embedder(model, runtime, cache_dir=cache_dir)
+    if runner == "local":  # the backbone built here embeds here
+        embedder = partial(make_embedder, model, runtime, cache_dir=cache_dir)
+    else:  # each worker builds its own from this recipe
+        embedder = BackboneEmbedder(backbone, str(weights) if weights else None, runtime,
+                                    str(cache_dir) if cache_dir else None)
     report = embed_into_store(items, store, model, batch_size=batch_size, workers=workers, progress=progress,
-                              embed=embed)
+                              runner=job_runner, embedder=embedder)
     ensure_features(store, batch_size=batch_size, workers=workers, progress=progress)
     if len(store.segments) > COMPACT_AFTER_SEGMENTS:
         store.compact()
     if report.embedded and len(store) >= ann_threshold:
         build_index(store)
     return report
+
+
+RUNNERS = ("local", "ray")
+
+
+def _runner(name: str, workers: int | None, ray_address: str | None) -> Runner:
+    """The runner called `name`: this machine's threads, or a Ray cluster (Ray imported only then)."""
+    if name == "local":
+        return LocalRunner(default_workers() if workers is None else workers)
+    if name == "ray":
+        from outfitter.pipeline.ray_runner import RayRunner
+
+        return RayRunner(workers=workers or 2, address=ray_address)
+    raise InputError(f"unknown runner {name!r}; choose one of {', '.join(RUNNERS)}", field="runner")

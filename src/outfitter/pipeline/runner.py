@@ -1,4 +1,5 @@
-"""Run the embedding job: skip what is stored, read and embed in batches, commit in chunks, show progress.
+"""Drive the embedding job: skip what is stored, let a runner read and embed in batches (here or on a cluster),
+commit in chunks, show progress.
 
 Each item's stored features (`features.FEATURES`) are computed in the same pass, from the same decoded pixels.
 """
@@ -22,17 +23,12 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from outfitter.backbones import Backbone, Preprocess
+from outfitter.backbones import Backbone
 from outfitter.catalog.store import CatalogStore
-from outfitter.config import DECODE_SIDE, DEFAULT_BATCH_SIZE
+from outfitter.config import DEFAULT_BATCH_SIZE
 from outfitter.pipeline.features import FEATURES
-from outfitter.pipeline.stages import (
-    EmbedMapper,
-    FeatureCollate,
-    ImageReader,
-    StoreWriter,
-    read_batches,
-)
+from outfitter.pipeline.runners import LocalRunner, Runner
+from outfitter.pipeline.stages import StoreWriter
 from outfitter.types import Item
 
 log = logging.getLogger(__name__)
@@ -52,12 +48,6 @@ def default_workers() -> int:
     return max(2, min(8, os.cpu_count() or 2))
 
 
-def photo_reader(items: Sequence[Item], preprocess: Preprocess) -> ImageReader:
-    """A reader decoding the items' photos as the index job does (reduced-scale JPEG decoding included), so
-    anything computed from its pixels matches what indexing computes."""
-    return ImageReader(items, preprocess.reader(max(DECODE_SIDE, preprocess.image_size)))
-
-
 def embed_into_store(
     items: Sequence[Item],
     store: CatalogStore,
@@ -69,31 +59,34 @@ def embed_into_store(
     progress: bool = True,
     embed: Callable | None = None,
     features: Sequence[str] = tuple(FEATURES),
+    runner: Runner | None = None,
+    embedder: Callable[[], Callable] | None = None,
 ) -> EmbedReport:
     """Embed the items not yet in `store` and append them with their `features`; safe to interrupt and run again.
 
     `embed` (uint8 pixels -> vectors) replaces the backbone's torch forward (e.g. an onnxruntime session)
-    without changing the rest.
+    without changing the rest. `runner` decides where decoding and embedding run (default: this machine with
+    `workers` decoding threads); a runner elsewhere builds its embedders with `embedder` (e.g. a
+    `BackboneEmbedder`). Whatever the runner, this process alone writes the store, in chunks of `chunk` items,
+    each one atomic commit: a killed job loses at most the chunk in progress, and a rerun skips what is stored.
     """
     store.check_backbone(backbone.name)
     unique = _unique(items)
-    todo = [it for it in unique if it.item_id not in store]
+    todo = [it for it in unique if it.item_id not in store]  # skipped before anything is sent to a worker
     report = EmbedReport(already_stored=len(unique) - len(todo))
     if not todo:
         return report
-    mapper = EmbedMapper(embed or backbone.embed_pixels)
+    runner = runner or LocalRunner(default_workers() if workers is None else workers)
+    embedder = embedder or (lambda: embed or backbone.embed_pixels)
     writer = StoreWriter(store, chunk=chunk)
-    workers = default_workers() if workers is None else workers
-    batches = read_batches(photo_reader(todo, backbone.preprocess), batch_size, workers,
-                           collate_fn=FeatureCollate(features))
     with progress_bar(progress) as bar:
         task = bar.add_task("embedding", total=len(todo))
-        for batch in batches:
+        for batch in runner.batches(todo, backbone.preprocess, embedder, features=features, batch_size=batch_size):
             for i, reason in batch.failed:
                 log.info("skipped %s: %s", todo[i].path, reason)  # reported once, by the caller, from the report
                 report.failed.append((todo[i].item_id, reason))
-            if batch.pixels is not None:
-                writer.add([todo[i] for i in batch.indices], mapper(batch.pixels), batch.features)
+            if batch.indices:
+                writer.add([todo[i] for i in batch.indices], batch.vectors, batch.features)
             bar.advance(task, len(batch.indices) + len(batch.failed))
     writer.flush()
     report.embedded = writer.written

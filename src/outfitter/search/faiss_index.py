@@ -57,7 +57,7 @@ from outfitter.search.exact import ExactIndex
 INDEX_DIR = "index"
 MANIFEST = "index.json"
 FORMAT_VERSION = 1
-KINDS = ("flat", "hnsw", "ivf")
+KINDS = ("flat", "hnsw", "ivf", "ivfpq")
 FLAT_BELOW = 10_000
 HNSW_BELOW = 50_000
 BLOCK_ROWS = 65536
@@ -325,7 +325,7 @@ class FaissIndex:
         the tests' clustered data: 0.80 at efSearch 640 for a 10% category), so HNSW scans its stored
         vectors of the selected rows exactly when a filter keeps under half the rows (it serves < 50,000).
         """
-        if self.meta.kind == "ivf":
+        if self.meta.kind in ("ivf", "ivfpq"):
             return self.index, faiss.SearchParametersIVF(sel=selection.rows, nprobe=self.params["nprobe"],
                                                          quantizer_params=selection.lists)
         if self.meta.kind == "hnsw" and selection.fraction >= 0.5:
@@ -403,11 +403,15 @@ def _build_hnsw(store: CatalogStore, rows: _Rows, *, M: int = 32, efConstruction
 
 
 def _build_ivf(store: CatalogStore, rows: _Rows, *, nlist: int | None = None, nprobe: int | None = None, bits: int = 1,
-               train_per_list: int = 40, niter: int = 10, seed: int = 0) -> tuple[faiss.Index, dict, np.ndarray]:
-    """IVF-RaBitQ: k-means on a sample (10 iterations suffice for a partition), then assign and add block by block."""
+               train_per_list: int = 40, niter: int = 10, seed: int = 0,
+               codes: str | None = None) -> tuple[faiss.Index, dict, np.ndarray]:
+    """IVF-RaBitQ: k-means on a sample (10 iterations suffice for a partition), then assign and add block by block,
+    so the vectors are never in memory at once (only the sample, one block, the lists and their codes)."""
     nlist = nlist or default_nlist(len(rows))
     nprobe = nprobe or max(8, nlist // 64)
-    index = faiss.index_factory(store.dim, f"IVF{nlist},RaBitQ{bits if bits > 1 else ''}", faiss.METRIC_INNER_PRODUCT)
+    recorded = {"nlist": nlist, "nprobe": nprobe, **({"codes": codes} if codes else {"bits": bits})}
+    codes = codes or f"RaBitQ{bits if bits > 1 else ''}"
+    index = faiss.index_factory(store.dim, f"IVF{nlist},{codes}", faiss.METRIC_INNER_PRODUCT)
     index.cp.niter = niter
     index.cp.seed = seed
     index.cp.min_points_per_centroid = 1
@@ -419,10 +423,19 @@ def _build_ivf(store: CatalogStore, rows: _Rows, *, nlist: int | None = None, np
         add_preassigned(index, vectors, lists, ids)
         named = codes >= 0
         np.add.at(counts, (lists[named], codes[named]), 1)
-    return index, {"nlist": nlist, "nprobe": nprobe, "bits": bits}, counts
+    return index, recorded, counts
 
 
-_BUILDERS = {"flat": _build_flat, "hnsw": _build_hnsw, "ivf": _build_ivf}
+def _build_ivfpq(store: CatalogStore, rows: _Rows, *, m: int | None = None, **params) -> tuple[faiss.Index, dict, np.ndarray]:
+    """IVF with product-quantised codes (m bytes a row, default dim/16): for stores whose 1-bit RaBitQ codes
+    (dim/8 + 8 bytes a row) are still too big; candidates are re-scored exactly from the store like every kind."""
+    m = m or max(1, store.dim // 16)
+    if store.dim % m:
+        raise InputError(f"ivfpq needs m dividing the width {store.dim}, got m={m}", field="m")
+    return _build_ivf(store, rows, codes=f"PQ{m}x8", **params)
+
+
+_BUILDERS = {"flat": _build_flat, "hnsw": _build_hnsw, "ivf": _build_ivf, "ivfpq": _build_ivfpq}
 
 
 # ---- on disk
