@@ -433,3 +433,11 @@ def test_decodes_wait_for_their_share_of_the_memory_budget() -> None:
         for thread in threads:
             thread.join(timeout=10)
         assert most[0] == allowed, amount
+
+
+def test_a_photo_can_be_read_by_uri_from_any_file_system_pyarrow_reads(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    path = write(tmp_path, "shirt.png", encode(noisy()))
+    assert np.array_equal(np.asarray(load_image(f"file://{path}")), np.asarray(load_image(path)))
+    with pytest.raises(ImageError, match=r"file:///nowhere/shirt.png: cannot read"):
+        load_image("file:///nowhere/shirt.png")

@@ -41,6 +41,7 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct
 _SIGNATURES = (
     (b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF")
 )
+_URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")  # one 0xff, not a run: 10x faster, same ends
 _JPEG_NO_LENGTH = frozenset({0x01, 0xD8})
 _JPEG_EOI = 0xD9
@@ -217,10 +218,34 @@ def _hsv_codes(x: torch.Tensor, bins: tuple[int, int, int]) -> torch.Tensor:
 def _photo_bytes(source: str | Path | bytes, name: str | None) -> tuple[str, bytes]:
     """The name errors will use and the photo's bytes (a path is read), refusing an empty file."""
     label = name or ("<bytes>" if isinstance(source, bytes) else str(source))
-    data = source if isinstance(source, bytes) else _read(Path(source), label)
+    if isinstance(source, bytes):
+        data = source
+    elif isinstance(source, str) and is_uri(source):
+        data = _read_uri(source)
+    else:
+        data = _read(Path(source), label)
     if not data:
         raise ImageError("empty file (0 bytes)", path=label)
     return label, data
+
+
+def is_uri(path: str) -> bool:
+    """Whether a photo's location is a URI (`s3://...`, `gs://...`, `file://...`) rather than a local path."""
+    return _URI.match(path) is not None
+
+
+def _read_uri(uri: str) -> bytes:
+    """A photo's bytes from any file system pyarrow reads (S3, GCS, HDFS, local `file://`), or an ImageError."""
+    try:
+        from pyarrow import fs
+    except ImportError:
+        raise ImageError("reading photos by URI needs pyarrow (pip install 'outfitter[ray]')", path=uri) from None
+    try:
+        filesystem, path = fs.FileSystem.from_uri(uri)
+        with filesystem.open_input_stream(path) as stream:
+            return stream.read()
+    except (OSError, ValueError) as e:  # pyarrow raises these for missing files, bad URIs and network failures
+        raise ImageError(f"cannot read ({e})", path=uri) from e
 
 
 def _read(path: Path, label: str) -> bytes:

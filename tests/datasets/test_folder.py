@@ -152,3 +152,10 @@ def test_a_manifest_separated_by_semicolons_or_tabs_reads_like_a_comma_one(tmp_p
     manifest.write_bytes(b"\xef\xbb\xbf" + "\n".join(separator.join(r) for r in rows).encode() + b"\n")  # Excel's BOM
     (item,) = read_manifest(manifest)
     assert (item.item_id, item.category, item.attributes) == ("SKU1", "tops", {"price": "29,90"})
+
+
+def test_manifest_rows_may_name_photos_by_uri(tmp_path: Path) -> None:
+    manifest = tmp_path / "catalogue.csv"
+    manifest.write_text("path,category\ns3://shop-photos/tops/red-shirt.jpg,tops\n")
+    (item,) = read_manifest(manifest)  # read (and reported if missing) when embedded, not here
+    assert (item.item_id, item.path, item.category) == ("red-shirt", "s3://shop-photos/tops/red-shirt.jpg", "tops")

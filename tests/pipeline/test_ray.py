@@ -115,3 +115,15 @@ def test_a_worker_killed_mid_job_loses_nothing_and_stores_nothing_twice(cluster,
     store = CatalogStore.open(root)
     assert_same(store, local)
     assert store.verify() == []
+
+
+def test_photos_named_by_uri_are_read_by_the_workers(cluster, photos, local, tmp_path):
+    from outfitter.types import Item
+
+    chosen = sorted(local.ids())[:3]
+    items = [Item(i, "file://" + str(photos / f"{i}.jpg"), local.get(i).category) for i in chosen]
+    report = index_items(items, tmp_path / "store", runner="ray", workers=2, **OPTIONS)
+    store = CatalogStore.open(tmp_path / "store")
+    assert report.embedded == 3 and store.get(chosen[0]).path.startswith("file://")
+    for item_id in chosen:
+        np.testing.assert_allclose(store.vector(item_id), local.vector(item_id), atol=1e-5)

@@ -17,7 +17,7 @@ from typing import TextIO
 
 from outfitter.errors import InputError
 from outfitter.utils.ids import id_problem
-from outfitter.images import IMAGE_SUFFIXES
+from outfitter.images import IMAGE_SUFFIXES, is_uri
 from outfitter.types import Item
 
 IMAGE_EXTENSIONS = IMAGE_SUFFIXES
@@ -94,7 +94,7 @@ def read_manifest(csv_path: str | Path, *, on_missing: OnMissing | None = None) 
     items: list[Item] = []
     missing: list[str] = []
     for line, item in _manifest_rows(csv_path):
-        if Path(item.path).is_file():
+        if is_uri(item.path) or Path(item.path).is_file():  # a URI's photo is read (and reported) when embedded
             items.append(item)
         else:
             missing.append(f"{csv_path}:{line}: image not found, row skipped: {item.path}")
@@ -154,9 +154,12 @@ def _manifest_item(csv_path: Path, line: int, header: list[str], row: list[str])
     values = dict(zip(header, [cell.strip() for cell in row] + [""] * (len(header) - len(row))))
     if not values["path"]:
         raise InputError("empty path", path=csv_path, line=line, field="path")
+    attributes = {name: value for name, value in values.items() if name not in RESERVED_COLUMNS}
+    if is_uri(values["path"]):
+        return Item(values.get("id") or Path(values["path"].split("://", 1)[1]).stem, values["path"],
+                    values.get("category") or None, attributes)
     image = Path(values["path"])
     image = image if image.is_absolute() else csv_path.parent / image
-    attributes = {name: value for name, value in values.items() if name not in RESERVED_COLUMNS}
     return Item(
         item_id=values.get("id") or image.stem,
         path=str(image.absolute()),

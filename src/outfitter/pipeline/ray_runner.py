@@ -5,8 +5,9 @@ them, and the results stream back to the driver, which alone writes the store (`
 Each worker is one CPU: an actor reads, decodes and embeds its batches, two at a time, so one decodes (in C, the
 GIL released) while the other is embedded, as the local runner's threads overlap. Decoding in the actor rather
 than in separate tasks keeps pixels out of the object store and leaves no task waiting for a CPU that the actors
-hold. Photos are read by the workers, so their paths (or
-`s3://`/`gs://` URIs that pyarrow reads) must be reachable from every node; outfitter must be installed there.
+hold. Photos are read by the workers: local paths must be reachable from every node (a shared file system), or
+the manifest names them by URI (`s3://`, `gs://`, `hdfs://`, `file://`: whatever pyarrow's file systems read,
+with the cloud credentials of the nodes). outfitter must be installed on every node.
 Ray restarts a lost actor and retries its batches; a row that reaches the driver twice is written once.
 """
 
