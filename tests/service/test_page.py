@@ -85,6 +85,7 @@ def test_upload_a_photo_then_search_from_a_result(page, photos):
     assert page.inner_text("#query-slot") == "looks like: tops"
     page.locator("#complements .row .card .pick").first.click()
     page.wait_for_function("document.querySelector('#query-caption').textContent.startsWith('catalogue item')")
+    page.wait_for_selector("#results[aria-busy=false]")  # the caption shows at once; the results when they arrive
     assert page.locator("#similar .card").count() == 11
     assert page.locator("#message").is_hidden() and page.locator("#query-slot").is_hidden()
 
