@@ -5,6 +5,12 @@ measured on photos no tuning ever saw (the dataset's test split by default). Rat
 baseline measured in the same run: frozen EfficientNet-Lite0 with a centre crop.
 
     python benchmarks/similar_quality.py [--split test|all] [--backbones ...] [--json]
+    python benchmarks/similar_quality.py --held-out-kinds hat outwear skirt --backbones efficientnet_lite0 FILE.pt
+
+`--held-out-kinds` measures kinds a backbone was not tuned on (pass one tuned without them, e.g. `outfitter tune`
+on the train photos of the other kinds): the queries are every photo of those kinds (all splits: none was tuned
+on), the gallery is them plus the test split of the other kinds, so a held-out photo can also be lost among the
+tuned kinds.
 """
 
 from __future__ import annotations
@@ -46,9 +52,24 @@ def settings(names: list[str]) -> dict[str, Backbone]:
     return out
 
 
-def load_items(split: str) -> list[Item]:
-    rows = [r for r in csv.DictReader(open(DATA / "manifest.csv")) if split == "all" or r["split"] == split]
+def load_items(split: str, held_out: list[str] | None = None) -> list[Item]:
+    """Photos of `split` (and, with `held_out` kinds, every photo of those kinds whatever its split)."""
+    held_out = held_out or []
+    rows = [r for r in csv.DictReader(open(DATA / "manifest.csv"))
+            if split == "all" or r["split"] == split or r["label"] in held_out]
     return [Item(r["path"], str(DATA / r["path"]), r["label"]) for r in rows]
+
+
+def query_precision_at_k(vectors: np.ndarray, labels: list[str], queries: np.ndarray,
+                         ks: tuple[int, ...] = (1, 5, 10)) -> dict[int, float]:
+    """Leave-one-out category precision@K of the `queries` rows among all rows (cosine)."""
+    from outfitter.search import topk_rows
+
+    labels_ = np.asarray(labels)
+    scores = vectors[queries] @ vectors.T
+    scores[np.arange(len(queries)), queries] = -np.inf
+    same = labels_[topk_rows(scores, max(ks))] == labels_[queries, None]
+    return {k: float(same[:, :k].mean()) for k in ks}
 
 
 def embed(items: list[Item], backbone: Backbone, workdir: Path) -> tuple[np.ndarray, list[str]]:
@@ -79,18 +100,28 @@ def main() -> None:
     parser.add_argument("--backbones", nargs="+",
                         default=["efficientnet_lite0", "efficientnet_lite0_fashion", "resnet50"])
     parser.add_argument("--tta", action="store_true", help="Also measure mirror-image test-time augmentation.")
+    parser.add_argument("--held-out-kinds", nargs="+", metavar="KIND",
+                        help="Measure only queries of these kinds (every photo of them) among them and the split.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    items = load_items(args.split)
+    items = load_items(args.split, args.held_out_kinds)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label, backbone in settings(args.backbones).items():
             vectors, labels = embed(items, backbone, Path(tmp))
+            if args.held_out_kinds:
+                queries = np.flatnonzero(np.isin(labels, args.held_out_kinds))
+                results[label] = query_precision_at_k(vectors, labels, queries)
+                continue
             results[label] = category_precision_at_k(vectors, labels)
             if args.tta:
                 results[label + " + mirror TTA"] = category_precision_at_k(flip_tta(items, backbone, vectors), labels)
     base = results.get(BASELINE, {}).get(10)
-    print(f"category precision, leave-one-out, {len(items)} photos of the {args.split} split, no category filter")
+    if args.held_out_kinds:
+        print(f"held-out kinds {', '.join(args.held_out_kinds)}: every photo of them queried among them and the "
+              f"{args.split} split ({len(items)} photos), leave-one-out, no category filter")
+    else:
+        print(f"category precision, leave-one-out, {len(items)} photos of the {args.split} split, no category filter")
     print(f"{'setting':58s} {'P@1':>6s} {'P@5':>6s} {'P@10':>6s} {'P@10 / baseline':>16s}")
     for label, p in results.items():
         ratio = f"{p[10] / base:.3f}" if base else "-"
