@@ -221,18 +221,24 @@ def measure_build(args: argparse.Namespace, store: CatalogStore) -> tuple[FaissI
 
 
 BUILD_PEAK = """
-import resource, sys
+import sys
 from outfitter.catalog import CatalogStore
 from outfitter.search import FaissIndex
+
+def status(field):
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(field)) / 1024
+
 store = CatalogStore.open(sys.argv[1])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to what is resident now
+before = status("VmRSS:")
 FaissIndex.build(store, sys.argv[2])
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+print(status("VmHWM:") - before)
 """
 
 
 def build_peak_mib(root: Path, kind: str) -> float:
-    """How far building the index raises peak memory (MiB), in a fresh process that has just opened the store."""
+    """How far building the index raises resident memory above what the process held just before (MiB), in a
+    fresh process that has just opened the store (Linux: the peak is reset through /proc/self/clear_refs)."""
     import subprocess
     import sys
 
