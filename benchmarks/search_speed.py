@@ -221,7 +221,7 @@ def measure_build(args: argparse.Namespace, store: CatalogStore) -> tuple[FaissI
 
 
 BUILD_PEAK = """
-import sys
+import sys, threading, time
 from outfitter.catalog import CatalogStore
 from outfitter.search import FaissIndex
 
@@ -230,20 +230,32 @@ def status(field):
 
 store = CatalogStore.open(sys.argv[1])
 open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to what is resident now
-before = status("VmRSS:")
+before, anon_before, anon_peak, done = status("VmRSS:"), status("RssAnon:"), [0.0], threading.Event()
+
+def sample():
+    while not done.is_set():
+        anon_peak[0] = max(anon_peak[0], status("RssAnon:"))
+        time.sleep(0.01)
+
+sampler = threading.Thread(target=sample)
+sampler.start()
 FaissIndex.build(store, sys.argv[2])
-print(status("VmHWM:") - before)
+done.set()
+sampler.join()
+print(status("VmHWM:") - before, anon_peak[0] - anon_before)
 """
 
 
-def build_peak_mib(root: Path, kind: str) -> float:
-    """How far building the index raises resident memory above what the process held just before (MiB), in a
-    fresh process that has just opened the store (Linux: the peak is reset through /proc/self/clear_refs)."""
+def build_peak_mib(root: Path, kind: str) -> tuple[float, float]:
+    """How far building the index raises resident memory above what the process held just before (MiB): in all,
+    and its anonymous part (what the build allocates; the rest is the store's memory-mapped vectors, pages the
+    kernel can drop and read again). In a fresh process that has just opened the store (Linux)."""
     import subprocess
     import sys
 
     out = subprocess.run([sys.executable, "-c", BUILD_PEAK, str(root), kind], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    total, anonymous = out.stdout.strip().splitlines()[-1].split()
+    return float(total), float(anonymous)
 
 
 def measure_exact(args: argparse.Namespace, store: CatalogStore, load: Workload) -> tuple[list, list, dict]:
@@ -299,7 +311,8 @@ def report(r: dict) -> str:
         f"{r['items']:,} items x {r['dim']}-d {r['dtype']}, {r['queries']} queries, index {r['kind']} {r['params']}",
         f"store: written in {r['write_s']:.1f} s, opened (memory-mapped) in {r['open_s'] * 1e3:.1f} ms, "
         f"{r['vector_bytes_per_item']:.0f} B/item of vectors, {r['store_bytes_per_item']:.0f} B/item in all",
-        f"index: built in {r['build_s']:.1f} s (peak +{r['build_peak_mib']:.0f} MiB), saved in {r['save_s']:.1f} s, "
+        f"index: built in {r['build_s']:.1f} s (peak +{r['build_peak_mib'][0]:.0f} MiB resident, of which "
+        f"+{r['build_peak_mib'][1]:.0f} MiB allocated, the rest mapped store pages), saved in {r['save_s']:.1f} s, "
         f"loaded in {r['load_s'] * 1e3:.0f} ms, "
         f"{r['index_bytes_per_item']:.0f} B/item",
         f"exact search (baseline): p50 {r['exact_p50_ms']:.1f} ms a query alone, "
