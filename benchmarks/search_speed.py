@@ -168,17 +168,20 @@ def open_store(root: Path) -> float:
     return seconds
 
 
-def sweep(index: FaissIndex, values: list[int], queries: np.ndarray, want: list[list[str]]) -> Iterator[str]:
-    """Recall and p50 latency at other nprobe (IVF) or efSearch (HNSW) values, on the same index."""
+def sweep(index: FaissIndex, values: list[int], load: "Workload", want: list[list[str]],
+          want_f: list[list[str]]) -> Iterator[str]:
+    """Recall and p50 latency, unfiltered and filtered, at other nprobe (IVF) or efSearch (HNSW) values."""
     key = {"ivf": "nprobe", "ivfpq": "nprobe", "hnsw": "efSearch"}.get(index.meta.kind)
     if key is None:
         return
     default = index.params[key]
     for value in values:
         index.params[key] = value
-        ms, got = latencies(lambda q, f: index.search(q, K, category=f), queries, [None] * len(queries))
+        ms, got = latencies(lambda q, f: index.search(q, K, category=f), load.queries, [None] * len(load.queries))
+        ms_f, got_f = latencies(lambda q, f: index.search(q, K, category=f), load.queries, load.filters)
         yield (f"  {key}={value:<5} p50 {np.median(ms):6.2f} ms  p99 {np.percentile(ms, 99):6.2f} ms  "
-               f"recall@10 {recall(got, want):.3f}")
+               f"recall@10 {recall(got, want):.3f}; filtered p50 {np.median(ms_f):6.2f} ms  "
+               f"recall@10 {recall(got_f, want_f):.3f}")
     index.params[key] = default
 
 
@@ -298,7 +301,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
               "items": args.items, "dim": args.dim, "queries": args.queries, "dtype": args.dtype}
     result["speedup_p50"] = result["exact_p50_ms"] / result["p50_ms"]
     if args.sweep:
-        result["sweep"] = list(sweep(index, args.sweep, load.queries, want))
+        result["sweep"] = list(sweep(index, args.sweep, load, want, want_f))
     return result
 
 
