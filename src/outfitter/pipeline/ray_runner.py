@@ -56,7 +56,8 @@ class RayRunner:
                              "built embedder", field="runner")
         ray = _connect(self.address)
         rows = [{"index": i, "path": item.path or ""} for i, item in enumerate(todo)]
-        dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows) // batch_size, 200)))
+        blocks = min(len(rows), max(self.workers * BATCHES_IN_FLIGHT, min(len(rows) // batch_size, 200)))
+        dataset = ray.data.from_items(rows, override_num_blocks=blocks)  # a small job still reaches every actor
         embedded = dataset.map_batches(
             EmbedActor, fn_constructor_kwargs={"embedder": embedder, "preprocess": preprocess,
                                                "features": list(features)},
