@@ -156,7 +156,7 @@ def test_a_chosen_photo_shows_at_once_and_the_page_is_busy_until_the_results_arr
     page.set_input_files("#file", str(photos["tops/tops1"]))
     while not held:
         page.wait_for_timeout(20)
-    assert page.locator("#query-image").is_visible()
+    page.locator("#query-image").wait_for(state="visible")  # shown while the answer is still held back
     assert page.get_attribute("#query-image", "src").startswith("blob:")
     assert page.locator("#busy[role=status]").is_visible() and page.inner_text("#busy") == "Searching…"
     assert page.get_attribute("#results", "aria-busy") == "true"
