@@ -23,8 +23,8 @@ import torch
 
 from outfitter.backbones import Preprocess
 from outfitter.errors import InputError
-from outfitter.pipeline.features import compute_features
 from outfitter.pipeline.runners import BackboneEmbedder, EmbeddedBatch, Embedder, photo_reader
+from outfitter.pipeline.stages import FeatureCollate
 from outfitter.types import Item
 
 SLOT_CPUS = 1.0  # one actor per CPU
@@ -84,53 +84,37 @@ def _connect(address: str | None) -> Any:
     return ray
 
 
-def decode_batch(batch: dict[str, np.ndarray], *, preprocess: Preprocess, features: list[str]) -> dict[str, np.ndarray]:
-    """Decode a batch of photos as the local job does, and compute their stored features from the same pixels;
-    a photo that cannot be read gets zero pixels and its reason in `error`."""
-    paths = [str(p) for p in batch["path"]]
-    reader = photo_reader([Item(str(i), p or None) for i, p in zip(batch["index"], paths)], preprocess)
-    size = preprocess.image_size
-    pixels = np.zeros((len(paths), 3, size, size), np.uint8)
-    errors = np.array([""] * len(paths), dtype=object)
-    for row in range(len(paths)):
-        record = reader[row]
-        if record.tensor is None:
-            errors[row] = record.error or "unreadable"
-        else:
-            pixels[row] = record.tensor.numpy()
-    good = errors == ""
-    out = {"index": np.asarray(batch["index"], np.int64), "pixels": pixels, "error": errors}
-    computed = compute_features(torch.from_numpy(pixels[good]), features) if good.any() else {}
-    for name in features:
-        width = computed[name].shape[1] if name in computed else 0
-        column = np.zeros((len(paths), width), np.float32)
-        if name in computed:
-            column[good] = computed[name]
-        out[FEATURE + name] = column
-    return out
-
-
 class EmbedActor:
     """One worker: builds its embedder once, then turns batches of (index, path) into vectors and features; it
-    decodes in the same process (no pixels cross the object store), two batches at a time."""
+    decodes in the same process (no pixels cross the object store), two batches at a time, with the local job's
+    own reader and `FeatureCollate`, so pixels and stored features are computed exactly as a local run does."""
 
     def __init__(self, embedder: BackboneEmbedder, preprocess: Preprocess, features: list[str]) -> None:
         torch.set_num_threads(1)
         self.embed = embedder()
         self.preprocess = preprocess
-        self.features = features
+        self.collate = FeatureCollate(features)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        batch = decode_batch(batch, preprocess=self.preprocess, features=self.features)
-        good = batch["error"] == ""
-        vectors = None
-        if good.any():
-            found = self.embed(torch.from_numpy(np.ascontiguousarray(batch["pixels"][good])))
-            vectors = np.zeros((len(good), found.shape[1]), np.float32)
-            vectors[good] = found
-        out = {key: value for key, value in batch.items() if key != "pixels"}
-        out["vector"] = vectors if vectors is not None else np.zeros((len(good), 1), np.float32)
+        paths = [str(p) for p in batch["path"]]
+        reader = photo_reader([Item(str(i), p or None) for i, p in zip(batch["index"], paths)], self.preprocess)
+        decoded = self.collate([reader[row] for row in range(len(paths))])
+        errors = np.array([""] * len(paths), dtype=object)
+        for row, reason in decoded.failed:
+            errors[row] = reason
+        out = {"index": np.asarray(batch["index"], np.int64), "error": errors}
+        vectors = self.embed(decoded.pixels) if decoded.pixels is not None else np.zeros((0, 1), np.float32)
+        features = ((FEATURE + n, decoded.features.get(n, np.zeros((0, 0), np.float32))) for n in self.collate.names)
+        for key, values in (("vector", vectors), *features):
+            out[key] = _rows_of(values, decoded.indices, len(paths))  # Ray Data needs a value for every row
         return out
+
+
+def _rows_of(values: np.ndarray, rows: list[int], count: int) -> np.ndarray:
+    """`values` of the decoded `rows` placed in a float32 [count, width] array, zeros for the rows that failed."""
+    out = np.zeros((count, values.shape[1]), np.float32)
+    out[rows] = values
+    return out
 
 
 def _embedded(batch: dict[str, np.ndarray], seen: set[int]) -> EmbeddedBatch:
