@@ -49,22 +49,30 @@ def records(paths: Iterable[Path]) -> dict[str, list]:
 
 
 def check_digest(path: Path, expected: list) -> None:
-    """StoreError naming the file unless it has the recorded size and digest; a file unchanged since it last
-    passed (same inode, size and modification time) is not hashed again."""
+    """StoreError naming the file unless it has the recorded size and digest."""
+    reason = digest_problem(path, expected)
+    if reason:
+        raise StoreError(f"{path}: {reason}; {_RECOVER}")
+
+
+def digest_problem(path: Path, expected: list) -> str | None:
+    """Why the file differs from its record ([size, digest]), or None; a file unchanged since it last passed (same
+    inode, size and modification time) is not hashed again."""
     try:
         info = path.stat()
     except OSError:
-        raise StoreError(f"{path}: missing; {_RECOVER}") from None
+        return "missing"
     key = (str(path), info.st_ino, info.st_size, info.st_mtime_ns, expected[1])
     with _checked_lock:
         if key in _checked:
-            return
+            return None
     if info.st_size != expected[0]:
-        raise StoreError(f"{path}: {info.st_size} bytes where {expected[0]} were written; {_RECOVER}")
+        return f"{info.st_size} bytes where {expected[0]} were written"
     if record(path) != list(expected):
-        raise StoreError(f"{path}: contents changed since written (flipped bytes); {_RECOVER}")
+        return "contents changed since written (flipped bytes)"
     with _checked_lock:
         _checked.add(key)
+    return None
 
 
 def npy_shape(path: Path) -> tuple[int, ...]:
@@ -95,14 +103,9 @@ def check_sizes(root: Path, checksums: Mapping[str, Mapping[str, list]]) -> None
 
 def verify(root: Path, checksums: Mapping[str, Mapping[str, list]]) -> list[Problem]:
     """Every recorded file re-hashed (unless unchanged since it last passed): the missing, resized and changed."""
-    problems = []
-    for files in checksums.values():
-        for name, expected in files.items():
-            try:
-                check_digest(root / name, expected)
-            except StoreError as error:
-                problems.append(Problem(root / name, str(error).split(": ", 1)[1].split("; ")[0]))
-    return problems
+    found = ((root / name, digest_problem(root / name, expected)) for files in checksums.values()
+             for name, expected in files.items())
+    return [Problem(path, reason) for path, reason in found if reason]
 
 
 def orphans(root: Path, segment_names: Iterable[str]) -> list[Path]:
