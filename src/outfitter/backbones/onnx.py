@@ -95,7 +95,7 @@ class PixelInput(nn.Module):
 def export(backbone: Backbone, path: Path) -> None:
     """Export the backbone as `PixelInput` with a dynamic batch axis, written atomically (never a partial file)."""
     size = backbone.preprocess.image_size
-    with _quiet(EXPORTER_LOGGERS):
+    with quiet_loggers(EXPORTER_LOGGERS):
         program = torch.onnx.export(
             PixelInput(backbone).eval(), (torch.zeros(2, 3, size, size, dtype=torch.uint8),), dynamo=True,
             opset_version=OPSET,
@@ -108,7 +108,7 @@ def export(backbone: Backbone, path: Path) -> None:
 
 
 @contextmanager
-def _quiet(names: tuple[str, ...]) -> Iterator[None]:
+def quiet_loggers(names: tuple[str, ...]) -> Iterator[None]:
     """Raise these loggers to WARNING for the block: the exporter's passes log hundreds of INFO lines under -v."""
     loggers = [logging.getLogger(n) for n in names]
     levels = [lg.level for lg in loggers]
@@ -136,7 +136,7 @@ def open_session(path: Path, threads: int) -> Any:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def _session_errors() -> tuple[type[Exception], ...]:
+def session_errors() -> tuple[type[Exception], ...]:
     """What onnxruntime raises for an unreadable or invalid model file."""
     from onnxruntime.capi import onnxruntime_pybind11_state as state
 
@@ -190,7 +190,7 @@ class OnnxEmbedder:
         try:
             session = open_session(self.path, threads)
             difference = self._difference(session)
-        except _session_errors() as exc:  # unreadable, or a model for other inputs under this name
+        except session_errors() as exc:  # unreadable, or a model for other inputs under this name
             log.debug("cannot use %s: %s", self.path, exc)
             return None
         log.debug("%s: onnxruntime vs torch max abs difference %.2e", self.backbone.name, difference)
