@@ -390,6 +390,42 @@ def complete(
         console.print(f"contact sheet written to {contact_sheet(rows, sheet, title='outfitter: complete the outfit')}")
 
 
+@app.command()
+@reports_errors
+def look(
+    store: StoreOpt,
+    image: Annotated[Path, typer.Option("--image", help="A photo of a person (or of one garment).")],
+    k: Annotated[int, typer.Option("--k", min=1, help="Similar items per garment found.")] = 10,
+    complements_k: Annotated[int, typer.Option("--complements-k", min=1, help="Items per completing slot.")] = 5,
+    model: ModelOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    sheet: Annotated[Optional[Path], typer.Option(help="Also write a contact-sheet PNG here (the photo with the "
+                                                        "garments outlined, then a row per garment and slot).")] = None,
+    slots: SlotsOpt = None,
+    weights: WeightsOpt = None,
+) -> None:
+    """Shop the look: every garment in a photo of a person, similar items for each, and what completes it."""
+    from outfitter.recommend import Catalog
+
+    catalog = Catalog.open(store, model=model, weights=weights, slots=slots)
+    found = catalog.shop_the_look(image, k=k, complements_k=complements_k)
+    if as_json:
+        print(json.dumps(found.to_dict()))
+    else:
+        kind = "a product shot: one garment" if found.product_shot else f"{len(found.garments)} garments found"
+        console.print(f"{image.name}: {kind}")
+        for garment in found.garments:
+            title = f"{garment.category or 'garment'} ({garment.confidence:.0%}) at {list(garment.box)}: similar"
+            console.print(hits_table(title, garment.similar))
+        for slot, hits in found.complementary.items():
+            console.print(hits_table(f"completes the look: {slot}", hits))
+    if sheet:
+        from outfitter.sheets import look_sheet
+
+        written = look_sheet(image, found, sheet)
+        (err_console if as_json else console).print(f"contact sheet written to {written}")
+
+
 @app.command("score-outfit")
 @reports_errors
 def score_outfit(

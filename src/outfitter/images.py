@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 from torchvision.io import ImageReadMode, decode_jpeg
 
 from outfitter.errors import ImageError
@@ -67,6 +67,14 @@ def load_image(
     with DECODE_BUDGET.reserve(_peak_bytes(img)):
         img = _load(img, label)
         return to_rgb(img if at_least is None else _shrunk(img, at_least), name=label)
+
+
+def photo_size(source: str | Path | bytes, *, name: str | None = None) -> tuple[int, int]:
+    """A photo's upright (width, height) from its header alone (EXIF orientations 5-8 swap the sides)."""
+    label, data = _photo_bytes(source, name)
+    img = _open(data, label, DEFAULT_MAX_PIXELS)
+    orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+    return (img.height, img.width) if orientation in (5, 6, 7, 8) else img.size
 
 
 def to_rgb(img: Image.Image, *, name: str | None = None) -> Image.Image:

@@ -15,7 +15,10 @@ from outfitter.compat.slots import read_slot_mapping
 from outfitter.compat.complements import Complements, OutfitScore
 from outfitter.config import DECODE_SIDE
 from outfitter.errors import InputError
-from outfitter.images import load_image
+from outfitter.images import load_image, photo_size
+from outfitter.look import Look, LookGarment, garment_crops, is_product_shot, search_in_slot
+from outfitter.parsing.net import CANVAS
+from outfitter.parsing.parser import GarmentParser
 from outfitter.search.base import Index
 from outfitter.search.select import open_index
 from outfitter.search.strength import MatchScale
@@ -31,8 +34,9 @@ class Catalog:
     def __init__(self, store: CatalogStore, *, backbone: Backbone | None = None, index: Index | None = None,
                  weights: str | Path | None = None,
                  model: str | Path | None = None, slots: str | Path | Mapping[str, str] | None = None,
-                 progress: bool = True, scale: MatchScale | None = None) -> None:
+                 progress: bool = True, scale: MatchScale | None = None, parser: GarmentParser | None = None) -> None:
         self.store = store
+        self._parser = parser
         self._backbone = backbone
         self._weights = weights
         self.index = index or open_index(store)
@@ -62,7 +66,8 @@ class Catalog:
         if self.store.is_current():
             return self
         return Catalog(CatalogStore.open(self.store.root), backbone=self._backbone, weights=self._weights,
-                       model=self.model_path, slots=self._slot_mapping, progress=self._progress, scale=self._scale)
+                       model=self.model_path, slots=self._slot_mapping, progress=self._progress, scale=self._scale,
+                       parser=self._parser)
 
     @property
     def has_model(self) -> bool:
@@ -75,6 +80,13 @@ class Catalog:
             self._complements = Complements.load(self.store, self.model_path, backbone=self._backbone,
                                                  slot_mapping=self._slot_mapping, progress=self._progress)
         return self._complements
+
+    @property
+    def parser(self) -> GarmentParser:
+        """The garment parser for `shop_the_look` (the shipped one unless given), built on first use."""
+        if self._parser is None:
+            self._parser = GarmentParser()
+        return self._parser
 
     @property
     def backbone(self) -> Backbone:
@@ -108,7 +120,7 @@ class Catalog:
         exclude = [{item_id}] if item_id is not None else None
         found = self.index.search(query[None], k, category=category, exclude=exclude)[0]
         scale = self.match_scale
-        return [self._hit(i, s, scale.label(s) if scale else None) for i, s in found]
+        return [self.hit(i, s, scale.label(s) if scale else None) for i, s in found]
 
     @property
     def match_scale(self) -> MatchScale | None:
@@ -147,7 +159,36 @@ class Catalog:
             covered += [self._guess_category(p) for p in pictures]
         targets = complements.rules.targets(slots, covered, categories)
         ranked = complements.rank(query, exclude=item_ids, targets=targets, k=k)
-        return {row: [self._hit(i, s) for i, s in found] for row, found in ranked.items()}
+        return {row: [self.hit(i, s) for i, s in found] for row, found in ranked.items()}
+
+    def shop_the_look(self, image: ImageInput, *, k: int = 10, complements_k: int = 5) -> Look:
+        """Every garment found in a photo of a person, with the top-k similar items of each among the catalogue
+        categories of its kind, and the top `complements_k` items per outfit slot the photo does not show, scored
+        against all the garments found. A product shot (no person) is one garment whose similar items are
+        exactly `similar(image=...)`'s; boxes are in the photo's own pixels."""
+        if k < 1 or complements_k < 1:
+            raise InputError(f"k and complements_k must be at least 1, got {k} and {complements_k}", field="k")
+        size = image.size if isinstance(image, Image.Image) else photo_size(image)
+        picture = self._picture(image, at_least=CANVAS[1])
+        parsed = self.parser.parse(picture, size)
+        if is_product_shot(parsed):
+            return self._product_shot(image, picture, size, k, complements_k)
+        crops = garment_crops(picture, parsed.garments)
+        slots = [g.category for g in parsed.garments]
+        similar = search_in_slot(self, self.backbone.embed_images(crops), slots, k)
+        complementary = self.complementary(images=crops, query_slots=slots, k=complements_k)
+        garments = [LookGarment(g.category, g.box, g.confidence, crop, hits)
+                    for g, crop, hits in zip(parsed.garments, crops, similar)]
+        return Look(garments, complementary, False, size)
+
+    def _product_shot(self, image: ImageInput, picture: Image.Image, size: tuple[int, int], k: int,
+                      complements_k: int) -> Look:
+        """One garment, the whole photo: today's similar search, and complements for its predicted slot."""
+        slots = self.complements.photo_slots([picture])
+        similar = self.similar(image=image, k=k)
+        complementary = self.complementary(images=[picture], query_slots=slots, k=complements_k)
+        garment = LookGarment(slots[0], (0, 0, *size), 1.0, picture, similar)
+        return Look([garment], complementary, True, size)
 
     def query_slots(self, item_ids: Sequence[str] = (), images: Sequence[ImageInput] = ()) -> list[str | None]:
         """The outfit slot of each catalogue item (from its category) and each photo (predicted)."""
@@ -190,15 +231,16 @@ class Catalog:
         if unknown:
             raise InputError(f"unknown item id {unknown[0]!r} in store {self.store.root}", field="item_ids")
 
-    def _picture(self, image: ImageInput) -> Image.Image:
-        return image.convert("RGB") if isinstance(image, Image.Image) else load_image(image, at_least=DECODE_SIDE)
+    def _picture(self, image: ImageInput, at_least: int = DECODE_SIDE) -> Image.Image:
+        return image.convert("RGB") if isinstance(image, Image.Image) else load_image(image, at_least=at_least)
 
     def _guess_category(self, picture: Image.Image, votes: int = 5) -> str | None:
         """The most common category among a photo's nearest catalogue items."""
         cats = [h.category for h in self.similar(image=picture, k=votes)]
         return max(set(cats), key=cats.count) if cats else None
 
-    def _hit(self, item_id: str, score: float, match: str | None = None) -> Hit:
+    def hit(self, item_id: str, score: float, match: str | None = None) -> Hit:
+        """A result row for a catalogue item: its score, category, photo and attributes."""
         item = self.store.get(item_id)
         return Hit(item_id, round(float(score), 6), item.category, item.path, item.attributes, match)
 

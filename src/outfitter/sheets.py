@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -13,6 +14,9 @@ from outfitter.errors import ImageError
 from outfitter.images import load_image, resize, to_rgb
 from outfitter.types import Hit
 
+if TYPE_CHECKING:
+    from outfitter.look import Look
+
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 _PAD = 8
@@ -21,6 +25,8 @@ _LABEL_WIDTH = 120
 _BACKGROUND = (255, 255, 255)
 _TEXT = (30, 30, 30)
 _PLACEHOLDER = (200, 200, 200)
+_OUTLINES = ((230, 25, 75), (0, 130, 200), (60, 180, 75), (245, 130, 48), (145, 30, 180), (70, 240, 240),
+             (240, 50, 230), (128, 128, 0))
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,35 @@ def contact_sheet(
     all_rows += [(label, list(cells)) for label, cells in rows]
     layout = _layout(all_rows, thumb)
     return _save_atomic(_render(all_rows, layout, title), Path(out_path))
+
+
+def look_sheet(photo: str | Path, look: "Look", out_path: str | Path, *, thumb: int = 160) -> Path:
+    """Shop the look on one PNG: the photo with its garments outlined, a row per garment (its crop, then its
+    similar items), then a row per completing slot."""
+    query = SheetCell(outlined(load_image(photo), look), (Path(photo).name, "query"))
+    rows = [(f"{g.category or 'garment'} {g.confidence:.0%}",
+             [SheetCell(g.crop, ("found",))] + [SheetCell.from_hit(h) for h in g.similar]) for g in look.garments]
+    rows += [(f"with: {slot}", [SheetCell.from_hit(h) for h in hits]) for slot, hits in look.complementary.items()]
+    return contact_sheet(rows, out_path, query=query, thumb=thumb, title="outfitter: shop the look")
+
+
+def outlined(photo: Image.Image, look: "Look") -> Image.Image:
+    """The photo with each found garment's box drawn and labelled (nothing drawn for a product shot)."""
+    out = to_rgb(photo).copy()
+    if look.product_shot:
+        return out
+    draw = ImageDraw.Draw(out)
+    scale = out.width / look.size[0]
+    side = max(out.size)  # lines and labels sized to stay readable on a thumbnail of the photo
+    width = max(3, side // 80)
+    font = _font(max(12, side // 14))
+    for n, garment in enumerate(look.garments):
+        colour = _OUTLINES[n % len(_OUTLINES)]
+        box = [round(v * scale) for v in garment.box]
+        draw.rectangle(box, outline=colour, width=width)
+        draw.text((box[0] + width + 2, box[1] + width), garment.category or "garment", fill=colour, font=font,
+                  stroke_width=2, stroke_fill=(255, 255, 255))
+    return out
 
 
 def _layout(rows: list[tuple[str, list[SheetCell]]], thumb: int) -> _Layout:
