@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from outfitter.compat.slots import slot_for_name
 from outfitter.service import create_app, running
 from tests.service.conftest import API_KEY
 
@@ -48,18 +49,23 @@ def open_page(browser, url: str, viewport: dict = DESKTOP):
     return page
 
 
-@pytest.fixture
-def page(browser, site):
-    page = open_page(browser, site)
+def loaded_page(browser, url: str) -> Iterator:
+    """A fresh page at `url` once its catalogue has shown, closed after use."""
+    page = open_page(browser, url)
     page.locator("#catalogue .card").nth(11).wait_for()
     yield page
     page.context.close()
 
 
-def similar_posts(page) -> list[str]:
-    """The URLs of the page's POST /similar requests, filled in as they are sent."""
+@pytest.fixture
+def page(browser, site):
+    yield from loaded_page(browser, site)
+
+
+def similar_posts(page, path: str = "/similar?") -> list[str]:
+    """The URLs of the page's POST requests to `path` (/similar by default), filled in as they are sent."""
     sent = []
-    page.on("request", lambda request: request.method == "POST" and "/similar?" in request.url
+    page.on("request", lambda request: request.method == "POST" and path in request.url
             and sent.append(request.url))
     return sent
 
@@ -152,7 +158,7 @@ def test_the_page_takes_the_key_from_its_address(browser, store, model):
 
 def test_a_chosen_photo_shows_at_once_and_the_page_is_busy_until_the_results_arrive(page, photos):
     held = []
-    page.route("**/similar?*", lambda route: held.append(route))  # the answer waits until the test lets it through
+    page.route("**/look?*", lambda route: held.append(route))  # the answer waits until the test lets it through
     page.set_input_files("#file", str(photos["tops/tops1"]))
     while not held:
         page.wait_for_timeout(20)
@@ -175,7 +181,7 @@ def test_changing_the_category_searches_the_same_photo_or_item_again(page, photo
     page.select_option("#category", "shoes")
     page.wait_for_function("[...document.querySelectorAll('#similar .cat')].map((n) => n.textContent).join()"
                            " === 'shoes,shoes,shoes,shoes'")
-    assert sent[-1].endswith("category=shoes") and len(sent) == 2
+    assert sent[-1].endswith("category=shoes") and len(sent) == 1  # the photo itself asked /look
     assert page.inner_text("#query-caption") == "your photo: tops1.jpg" and page.locator("#message").is_hidden()
     page.locator('#catalogue .card[data-id="tops/tops0"] .pick').click()  # an item, filtered as chosen
     page.wait_for_function("document.querySelector('#query-caption').textContent.startsWith('catalogue item')")
@@ -184,7 +190,7 @@ def test_changing_the_category_searches_the_same_photo_or_item_again(page, photo
                            " === 'bottoms,bottoms,bottoms,bottoms'")
     page.select_option("#category", "")
     page.locator("#similar .card").nth(10).wait_for()
-    assert page.locator("#complements .row").count() == 2 and len(sent) == 5
+    assert page.locator("#complements .row").count() == 2 and len(sent) == 4
 
 
 def test_on_a_phone_the_results_come_right_under_the_photo(browser, site, photos):
@@ -198,7 +204,7 @@ def test_on_a_phone_the_results_come_right_under_the_photo(browser, site, photos
 
 
 def test_the_same_photo_can_be_chosen_twice_in_a_row(page, photos):
-    sent = similar_posts(page)
+    sent = similar_posts(page, "/look?")
     for times in (1, 2):
         page.set_input_files("#file", str(photos["bottoms/bottoms0"]))
         page.locator("#busy").wait_for(state="hidden")
@@ -215,12 +221,11 @@ def test_a_rejected_upload_shows_the_servers_reason_once_and_nothing_goes_unhand
     page.evaluate("window.unhandled = []; addEventListener('unhandledrejection', (e) => unhandled.push(`${e.reason}`))")
     bad = tmp_path / "holiday.jpg"
     bad.write_text("this is not a photo")
-    with page.expect_request_finished(lambda r: "/complementary" in r.url):
-        with page.expect_request_finished(lambda r: "/similar" in r.url):
-            page.set_input_files("#file", str(bad))
+    with page.expect_request_finished(lambda r: "/look" in r.url):
+        page.set_input_files("#file", str(bad))
     page.locator("#message").wait_for()
     page.locator("#busy").wait_for(state="hidden")
-    page.wait_for_timeout(200)  # both answers read: a second rejection would have surfaced by now
+    page.wait_for_timeout(200)  # the answer read: a rejection left unhandled would have surfaced by now
     message = page.inner_text("#message")
     assert message.startswith("holiday.jpg: not an image (text)")
     assert page.inner_text("body").count(message) == 1
@@ -269,3 +274,135 @@ def test_cards_show_the_products_name_price_link_and_match_when_the_hits_have_th
     assert second.locator(".match").inner_text() == "loosely related"
     assert all(third.locator(part).is_hidden() for part in (".name", ".price", ".match"))
     assert third.locator(".sc").inner_text() == "0.500" and third.locator(".cat").inner_text() == "tops"
+
+
+# ---- shop the look: a new photo asks /look; a photo of a person shows its garments outlined, a product shot as before
+
+PERSON = Path(__file__).parents[1] / "data" / "street" / "person.jpg"  # 550 x 823: a top, trousers, shoes, a bag
+
+
+@pytest.fixture(scope="module")
+def shop_site(shop_store, model) -> Iterator[str]:
+    """The shop's catalogue, which sells every kind of garment in PERSON (tops, bottoms, shoes, bags)."""
+    with running(create_app(shop_store, model=model)) as url:
+        yield url
+
+
+@pytest.fixture
+def shop_page(browser, shop_site):
+    yield from loaded_page(browser, shop_site)
+
+
+def upload_look(page, path: Path) -> dict:
+    """Choose the photo on the page; the /look answer it got."""
+    with page.expect_response(lambda response: "/look?" in response.url) as answer:
+        page.set_input_files("#file", str(path))
+    page.locator("#busy").wait_for(state="hidden")
+    return answer.value.json()
+
+
+def shown_ids(page) -> list[str]:
+    return [card.get_attribute("data-id") for card in page.locator("#similar .card").all()]
+
+
+def pressed(page) -> list[str | None]:
+    return [node.get_attribute("aria-pressed") for node in page.locator("#outlines .outline").all()]
+
+
+def test_a_photo_of_a_person_shows_each_garment_outlined_on_it(shop_page):
+    look = upload_look(shop_page, PERSON)
+    garments, (width, height) = look["garments"], look["size"]
+    outlines = shop_page.locator("#outlines .outline")
+    assert look["product_shot"] is False and outlines.count() == len(garments) >= 2
+    assert outlines.locator(".tag").all_text_contents() == [
+        f"{g['category']} {int(g['confidence'] * 100 + 0.5)}%" for g in garments]
+    assert all(node.get_attribute("aria-label").endswith("sure: show similar items") for node in outlines.all())
+    photo = shop_page.locator("#look-image").bounding_box()
+    for garment, node in zip(garments, outlines.all()):  # the boxes follow the photo's displayed size
+        x0, y0, x1, y1 = garment["box"]
+        box = node.bounding_box()
+        expected = (photo["x"] + x0 * photo["width"] / width, photo["y"] + y0 * photo["height"] / height,
+                    (x1 - x0) * photo["width"] / width, (y1 - y0) * photo["height"] / height)
+        assert box["x"] == pytest.approx(expected[0], abs=1.5) and box["y"] == pytest.approx(expected[1], abs=1.5)
+        assert box["width"] == pytest.approx(expected[2], abs=1.5)
+        assert box["height"] == pytest.approx(expected[3], abs=1.5)
+
+
+def test_picking_an_outline_shows_that_garments_similar_items(shop_page):
+    look = upload_look(shop_page, PERSON)
+    first, second = look["garments"][:2]
+    assert pressed(shop_page)[:2] == ["true", "false"]  # the largest garment first
+    assert shown_ids(shop_page) == [hit["id"] for hit in first["similar"]]
+    shop_page.locator("#outlines .outline .tag").nth(1).click()  # its label, never hidden by another outline
+    assert pressed(shop_page)[:2] == ["false", "true"]
+    assert shown_ids(shop_page) == [hit["id"] for hit in second["similar"]] and second["similar"]
+    assert {slot_for_name(c) for c in texts(shop_page, "#similar .cat")} == {second["category"]}
+    assert shop_page.inner_text("#similar-title").startswith("Similar ")
+    colour = shop_page.eval_on_selector("#outlines .outline:nth-child(2)", "node => getComputedStyle(node).borderColor")
+    assert colour == "rgb(180, 35, 90)"  # the accent colour marks the picked garment
+    shop_page.locator("#outlines .outline").first.focus()  # the keyboard picks too
+    shop_page.keyboard.press("Enter")
+    assert pressed(shop_page)[:2] == ["true", "false"] and shown_ids(shop_page)[0] == first["similar"][0]["id"]
+    assert shop_page.inner_text("#complements-title") == "Completes the look"
+    worn = {garment["category"] for garment in look["garments"]}
+    assert not worn & {row.get_attribute("data-row") for row in shop_page.locator("#complements .row").all()}
+    assert shop_page.locator("#category").is_disabled()  # each garment is searched among its own kind
+
+
+def test_a_product_shot_shows_no_outlines_and_the_usual_results(shop_page, shop_photos):
+    upload_look(shop_page, PERSON)
+    look = upload_look(shop_page, shop_photos["dress/dress0"])
+    assert look["product_shot"] is True
+    assert shop_page.locator("#look").is_hidden() and shop_page.locator("#outlines .outline").count() == 0
+    assert shown_ids(shop_page)[0] == "dress/dress0" and shop_page.inner_text("#similar .sc >> nth=0") == "1.000"
+    assert texts(shop_page, "#complements h3") == ["Shoes", "Bags"]
+    assert shop_page.inner_text("#complements-title") == "Goes with"
+    assert shop_page.inner_text("#similar-title") == "Similar items"
+    assert shop_page.inner_text("#query-slot") == "looks like: dresses & jumpsuits"
+    assert shop_page.locator("#category").is_enabled()
+
+
+def test_a_category_chosen_first_still_filters_a_product_shots_similar_items(page, photos):
+    page.select_option("#category", "shoes")
+    page.set_input_files("#file", str(photos["tops/tops1"]))
+    page.wait_for_function("[...document.querySelectorAll('#similar .cat')].map((n) => n.textContent).join()"
+                           " === 'shoes,shoes,shoes,shoes'")
+    page.locator("#complements .row").nth(1).wait_for()
+    assert texts(page, "#complements h3") == ["Bottoms", "Shoes"]
+
+
+def test_the_page_is_busy_until_the_look_arrives(page, photos):
+    held = []
+    page.route("**/look?*", lambda route: held.append(route))  # the answer waits until the test lets it through
+    page.set_input_files("#file", str(photos["tops/tops1"]))
+    page.wait_for_function("document.querySelector('#busy').textContent === 'Searching…'")
+    page.locator("#query-image").wait_for(state="visible")
+    assert page.get_attribute("#query-image", "src").startswith("blob:") and len(held) == 1
+    assert page.get_attribute("#results", "aria-busy") == "true"
+    held[0].fallback()
+    page.locator("#similar .card").first.wait_for()
+    page.locator("#busy").wait_for(state="hidden")
+    assert page.get_attribute("#results", "aria-busy") == "false" and page.locator("#complements .row").count() == 2
+
+
+def test_a_rejected_look_shows_the_servers_reason_once(page, tmp_path):
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.evaluate("window.unhandled = []; addEventListener('unhandledrejection', (e) => unhandled.push(`${e.reason}`))")
+    bad = tmp_path / "holiday.jpg"
+    bad.write_text("this is not a photo")
+    upload_look(page, bad)
+    message = page.inner_text("#message")
+    assert message.startswith("holiday.jpg: not an image (text)") and page.inner_text("body").count(message) == 1
+    assert page.evaluate("unhandled") == [] and errors == []
+    assert page.locator("#results").is_hidden() and page.locator("#query-image").is_hidden()
+
+
+def test_on_a_phone_the_look_fits_the_screen_under_the_photo(browser, shop_site):
+    page = open_page(browser, shop_site, PHONE)
+    upload_look(page, PERSON)
+    page.locator("#outlines .outline").nth(1).wait_for()
+    query, results, photo = (page.locator(s).bounding_box() for s in (".query", "#results", "#look-image"))
+    assert query["y"] + query["height"] <= results["y"] <= photo["y"]
+    assert photo["x"] >= 0 and photo["x"] + photo["width"] <= PHONE["width"]
+    page.context.close()

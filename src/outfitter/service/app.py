@@ -94,8 +94,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def warm(catalog: Catalog) -> None:
-    """Build the backbone and run it once; load the compatibility model and embed the catalogue for it."""
+    """Build the backbone and the garment parser and run them once; load the compatibility model and embed the
+    catalogue for it. The first request of each kind then answers as fast as the rest."""
     catalog.embed_image(Image.new("RGB", (64, 64), "white"))
+    catalog.parser.parse(Image.new("RGB", (64, 96), "white"))
     _ = catalog.complements
 
 

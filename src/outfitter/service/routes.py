@@ -1,4 +1,4 @@
-"""The API: similar and complementary items, outfit scores, and the catalogue the page browses."""
+"""The API: similar and complementary items, shop the look, outfit scores, and the catalogue the page browses."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from outfitter.catalog.store import CatalogStore
 from outfitter.compat.complements import OutfitScore
 from outfitter.config import DECODE_SIDE
 from outfitter.images import load_image
+from outfitter.look import Look
+from outfitter.parsing.net import CANVAS
 from outfitter.recommend import Catalog
 from outfitter.service.bodies import IMAGE_FIELD, MULTIPART, Upload, read_query
 from outfitter.service.deps import (
@@ -32,12 +34,15 @@ from outfitter.service.schemas import (
     Health,
     ItemOut,
     ItemPage,
+    LookQuery,
+    LookResponse,
     OutfitQuery,
     OutfitScoreResponse,
     SimilarQuery,
     SimilarResponse,
     hit_out,
     item_out,
+    look_out,
 )
 from outfitter.service.settings import ServiceSettings
 from outfitter.types import Hit
@@ -50,6 +55,12 @@ recommend = APIRouter(tags=["recommend"], dependencies=[Depends(require_api_key)
 catalogue = APIRouter(tags=["catalogue"], dependencies=[Depends(require_api_key)], responses=_ERRORS)
 
 K = Annotated[int, Query(ge=1, le=MAX_K, description="Results to return (per row for complements).")]
+GarmentK = Annotated[int, Query(ge=1, le=MAX_K, description="Similar items per garment.")]
+SlotK = Annotated[int, Query(ge=1, le=MAX_K, description="Items per outfit slot that completes the look.")]
+LOOK_BODY = {"requestBody": {"required": True, "content": {MULTIPART: {"schema": {
+    "type": "object", "required": [IMAGE_FIELD], "properties": {IMAGE_FIELD: {
+        "type": "string", "format": "binary", "description": "One photo: a person wearing an outfit, or a product."}},
+}}}}}
 
 
 def _body_doc(model: type, images: str) -> dict:
@@ -125,6 +136,25 @@ async def outfit_score(request: Request, catalog: CatalogDep, settings: Settings
     return OutfitScoreResponse.model_validate({**result.to_dict(), "query_slots": slots})
 
 
+@recommend.post("/look", response_model=LookResponse, openapi_extra=LOOK_BODY)
+async def shop_the_look(request: Request, catalog: CatalogDep, settings: Settings, k: GarmentK = 10,
+                        complements_k: SlotK = 5) -> LookResponse:
+    """Shop the look: every garment in a photo of a person (its kind, box and similar items among the catalogue
+    categories of that kind) and items for the outfit slots the photo does not show. A product shot (no person) is
+    one garment whose similar items are /similar's for the photo."""
+    upload = await _one_photo(request, settings)
+
+    def work() -> Look:
+        # The library takes the bytes, so that boxes are in the upload's own pixels and a product shot is searched
+        # exactly as /similar searches it; decoding once here applies the server's pixel limit (at the scale the
+        # parser decodes) and names the file in errors.
+        _pictures([upload], settings, at_least=CANVAS[1])
+        return catalog.shop_the_look(upload.data, k=k, complements_k=complements_k)
+
+    look = await run_cpu(request, work, embeds=True)
+    return look_out(look, request.scope.get("root_path", ""))
+
+
 @catalogue.get("/items", response_model=ItemPage)
 def list_items(request: Request, catalog: CatalogDep, category: str | None = None,
                offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 60) -> ItemPage:
@@ -180,9 +210,17 @@ def _check_outfit(catalog: Catalog, settings: ServiceSettings, item_ids: list[st
     require_items(catalog, item_ids)
 
 
-def _pictures(uploads: list[Upload], settings: ServiceSettings) -> list[Image.Image]:
+async def _one_photo(request: Request, settings: ServiceSettings) -> Upload:
+    """The request's one multipart `image`; a 422 saying what to send for none (a JSON body) or several."""
+    _, uploads = await read_query(request, LookQuery, settings)
+    if len(uploads) != 1:
+        raise HTTPException(422, f"send one photo as a multipart `{IMAGE_FIELD}` file, not {len(uploads)}")
+    return uploads[0]
+
+
+def _pictures(uploads: list[Upload], settings: ServiceSettings, at_least: int = DECODE_SIDE) -> list[Image.Image]:
     """Decode uploads safely (size and bomb checks), naming each by its file name in errors."""
-    return [load_image(u.data, name=u.name, max_pixels=settings.max_pixels, at_least=DECODE_SIDE) for u in uploads]
+    return [load_image(u.data, name=u.name, max_pixels=settings.max_pixels, at_least=at_least) for u in uploads]
 
 
 def _ids_in(store: CatalogStore, category: str | None) -> list[str]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
 from outfitter.types import Hit, Item
+
+if TYPE_CHECKING:  # the look's module loads the garment parser's imports (torch)
+    from outfitter.look import Look
 
 
 class SimilarQuery(BaseModel):
@@ -59,6 +62,36 @@ class ComplementaryResponse(BaseModel):
                     "people most often wear them with the query, and never repeat or clash with a query item's slot. "
                     "Given `categories`: asked category -> its top-k items instead.")
     query_slots: list[str | None] = Field(description=QUERY_SLOTS)
+
+
+class LookQuery(BaseModel):
+    """Shop the look: one uploaded `image` (multipart), a photo of a person or of one product; no other fields."""
+
+
+class GarmentOut(BaseModel):
+    """One garment found in the photo, and the catalogue's items most like it."""
+
+    category: str | None = Field(description="Its kind, an outfit slot (tops, bottoms, shoes, bags, all-body, "
+                                             "outerwear, hats, ...); for a product shot the slot predicted from "
+                                             "the photo, null when unknown.")
+    box: list[int] = Field(min_length=4, max_length=4,
+                           description="[x0, y0, x1, y1) around it, in the uploaded photo's own pixels (EXIF "
+                                       "orientation applied); the whole photo for a product shot.")
+    confidence: float = Field(description="How sure the garment parser is, 0..1 (1 for a product shot).")
+    similar: list[HitOut] = Field(description="Its top-k similar items among the catalogue categories of its kind, "
+                                              "best first; for a product shot exactly /similar's for the photo.")
+
+
+class LookResponse(BaseModel):
+    garments: list[GarmentOut] = Field(description="Every garment found, largest first; one covering the whole "
+                                                   "photo when it is a product shot.")
+    complementary: dict[str, list[HitOut]] = Field(
+        description="Outfit slot the photo does not show -> its top `complements_k` items that go with all the "
+                    "garments found, best first; never a slot a garment already fills.")
+    product_shot: bool = Field(description="True when the photo shows no person (one product): then there is one "
+                                           "garment, searched as /similar searches a photo.")
+    size: list[int] = Field(min_length=2, max_length=2, description="The photo's [width, height] in pixels: the "
+                                                                    "space of the boxes.")
 
 
 class PairOut(BaseModel):
@@ -124,6 +157,14 @@ def image_url(root_path: str, item_id: str) -> str:
 def hit_out(hit: Hit, root_path: str) -> HitOut:
     return HitOut(id=hit.item_id, score=hit.score, match=hit.match, category=hit.category,
                   image_url=image_url(root_path, hit.item_id), attributes=hit.attributes)
+
+
+def look_out(look: Look, root_path: str) -> LookResponse:
+    """A found look as the API sends it: every hit linked to its photo under this app."""
+    garments = [GarmentOut(category=g.category, box=list(g.box), confidence=g.confidence,
+                           similar=[hit_out(h, root_path) for h in g.similar]) for g in look.garments]
+    rows = {slot: [hit_out(h, root_path) for h in hits] for slot, hits in look.complementary.items()}
+    return LookResponse(garments=garments, complementary=rows, product_shot=look.product_shot, size=list(look.size))
 
 
 def item_out(item: Item, root_path: str) -> ItemOut:

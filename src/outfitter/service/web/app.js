@@ -1,12 +1,14 @@
-// outfitter's page: search by photo or catalogue item, see similar and complementary items, score an outfit.
+// outfitter's page: search by photo or catalogue item, see similar and complementary items, shop the look of a photo
+// of a person garment by garment, score an outfit.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 // query: the current search (a photo or a catalogue item); searchRun: the latest search's number, so that an older
-// one's late answer is dropped; complementsFor: the query whose complements are shown.
+// one's late answer is dropped; complementsFor: the query whose complements are shown; look: the photo of a person
+// whose garments are outlined (null for any other query).
 const state = {
   health: null, outfit: new Map(), browseOffset: 0, browseCategory: "", query: null, searchRun: 0,
-  complementsFor: null,
+  complementsFor: null, look: null,
 };
 const KEY_COOKIE = "outfitter_key";
 const PAGE_SIZE = 60;
@@ -18,6 +20,12 @@ const SLOT_NAMES = {
   tops: "Tops",
 };
 const VERDICT_WORDS = { "goes well": "Goes well", "so-so": "So-so", clashes: "Clashes" };
+// The complements' heading and hint for one query, and for the look of a photo of a person.
+const COMPLEMENTS_TEXT = {
+  query: ["Goes with", "one row per kind of item people wear with it, most worn first"],
+  look: ["Completes the look", "one row per kind of item the photo does not show, to go with all of it"],
+};
+const NOTHING_TO_ADD = "The photo already shows every kind of item this catalogue has to go with it.";
 
 const slotName = (row) => SLOT_NAMES[row] || row.charAt(0).toUpperCase() + row.slice(1);
 
@@ -180,9 +188,11 @@ function categoryParam() {
   return category ? `&category=${encodeURIComponent(category)}` : "";
 }
 
+// A photo's first search asks /look (the garments in it, or one product); the filter asks /similar again.
 const photoQuery = (file) => ({
   similar: () => postImage(`similar?k=12${categoryParam()}`, file),
   complements: () => postImage("complementary?k=6", file),
+  look: () => postImage("look?k=12&complements_k=6", file),
   showsSlot: true,
 });
 
@@ -219,39 +229,121 @@ function refilter() {
   if (state.query) search(state.query, state.complementsFor !== state.query);
 }
 
-// Similar items, then (with `complements`) one row per outfit slot. Busy until the answers or an error arrive; an
-// error is shown once, hides results that no longer match the query, and never escapes as an unhandled rejection.
+// Similar items and (with `complements`) one row per outfit slot; a photo's with its garments, from /look. Busy until
+// the answers or an error arrive; an error is shown once, hides results that no longer match the query, and never
+// escapes as an unhandled rejection.
 async function search(query, complements) {
   const run = ++state.searchRun;
   const current = () => run === state.searchRun;
   setBusy(true);
   showMessage("");
   try {
-    const similar = query.similar();
-    const rows = complements ? query.complements() : null;
-    if (rows) rows.catch(() => {}); // awaited below; handled meanwhile in case `similar` fails first
-    const found = await similar;
-    if (!current()) return;
-    showSimilar(found.hits);
-    if (!rows) return;
-    const answer = await rows;
-    if (!current()) return;
-    showComplements(answer.results);
-    state.complementsFor = query;
-    if (query.showsSlot) showSlot(answer.query_slots[0]);
+    await (complements && query.look ? searchLook(query, current) : searchSimilar(query, complements, current));
   } catch (error) {
     if (!current()) return;
     $("results").hidden = true;
     state.complementsFor = null;
+    showLook(null);
     showMessage(error.message || String(error));
   } finally {
     if (current()) setBusy(false);
   }
 }
 
+// Similar items, then (with `complements`) the rows, each shown as it arrives.
+async function searchSimilar(query, complements, current) {
+  const similar = query.similar();
+  const rows = complements ? query.complements() : null;
+  if (rows) rows.catch(() => {}); // awaited below; handled meanwhile in case `similar` fails first
+  const found = await similar;
+  if (!current()) return;
+  showLook(null);
+  showSimilar(found.hits);
+  if (!rows) return;
+  const answer = await rows;
+  if (!current()) return;
+  showComplements(answer.results);
+  state.complementsFor = query;
+  if (query.showsSlot) showSlot(answer.query_slots[0]);
+}
+
+// A photo's garments. A product shot shows as a photo always has (/look searches every category, so with one chosen
+// its similar items are asked again); a photo of a person, outlined garment by garment, with what completes the look.
+async function searchLook(query, current) {
+  const look = await query.look();
+  if (!current()) return;
+  if (look.product_shot) {
+    const [garment] = look.garments;
+    const hits = categoryParam() ? (await query.similar()).hits : garment.similar;
+    if (!current()) return;
+    showLook(null);
+    showSimilar(hits);
+    showSlot(garment.category);
+  } else {
+    showLook(look);
+    const rows = Object.values(look.complementary).some((hits) => hits.length);
+    showText($("complements-note"), rows ? "" : NOTHING_TO_ADD);
+  }
+  showComplements(look.complementary);
+  state.complementsFor = query;
+}
+
 function showSimilar(hits) {
   $("results").hidden = false;
   $("similar").replaceChildren(...hits.map((hit) => card(hit, { score: hit.score })));
+}
+
+// ---- the look: a photo of a person, one outline per garment found; picking one shows the items like it
+
+// The photo with its outlines, the largest garment picked, or (null) back to one query. The filter is off meanwhile:
+// each garment's similar items already come from the categories of its kind.
+function showLook(look) {
+  state.look = look;
+  $("look").hidden = !look;
+  $("category").disabled = Boolean(look);
+  $("category").title = look ? "each garment's similar items come from the categories of its kind" : "";
+  const [title, hint] = COMPLEMENTS_TEXT[look ? "look" : "query"];
+  $("complements-title").textContent = title;
+  $("complements-hint").textContent = hint;
+  showText($("complements-note"), "");
+  if (!look) {
+    $("outlines").replaceChildren();
+    $("similar-title").textContent = "Similar items";
+    return;
+  }
+  $("look-image").src = $("query-image").src;
+  $("outlines").replaceChildren(...look.garments.map((garment, index) => outline(garment, index, look.size)));
+  pickGarment(0);
+}
+
+const percent = (part, whole) => `${(100 * part) / whole}%`;
+const garmentLabel = (garment) => `${garment.category || "garment"} ${Math.round(garment.confidence * 100)}%`;
+
+// A garment's outline: its box in the photo's pixels as percentages of the photo, so that it follows the photo's
+// displayed size; a button, so that a click, Enter or Space picks it. Later (smaller) garments lie on top.
+function outline(garment, index, [width, height]) {
+  const [x0, y0, x1, y1] = garment.box;
+  const node = document.createElement("button");
+  node.type = "button";
+  node.className = "outline";
+  const [left, top] = [percent(x0, width), percent(y0, height)];
+  Object.assign(node.style, { left, top, width: percent(x1 - x0, width), height: percent(y1 - y0, height) });
+  const tag = document.createElement("span");
+  tag.className = "tag";
+  tag.textContent = garmentLabel(garment);
+  node.append(tag);
+  node.setAttribute("aria-label", `${tag.textContent} sure: show similar items`);
+  node.addEventListener("click", () => pickGarment(index));
+  return node;
+}
+
+// Highlight the garment's outline and show the items like it.
+function pickGarment(index) {
+  const garment = state.look.garments[index];
+  [...$("outlines").children].forEach((node, i) => node.setAttribute("aria-pressed", String(i === index)));
+  const kind = garment.category ? slotName(garment.category).toLowerCase() : "items";
+  $("similar-title").textContent = `Similar ${kind}`;
+  showSimilar(garment.similar);
 }
 
 // One row of complements per outfit slot (each card names its own category).
