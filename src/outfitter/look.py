@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from outfitter.parsing.parser import Garment, ParsedPhoto
+from outfitter.parsing.parser import ParsedPhoto
 from outfitter.types import Hit
 
 if TYPE_CHECKING:
@@ -73,11 +73,6 @@ def slot_categories(category_slots: Mapping[str, str | None], slot: str) -> list
 def merged_top(rows: Sequence[list[tuple[str, float]]], k: int) -> list[tuple[str, float]]:
     """The best k (id, score) pairs over several ranked lists (one per category of a slot)."""
     return sorted((pair for row in rows for pair in row), key=lambda p: -p[1])[:k]
-
-
-def garment_crops(image: Image.Image, garments: Sequence[Garment]) -> list[Image.Image]:
-    """Each garment's crop, made as street-outfits' items are (garment pixels on white, padded square)."""
-    return [g.crop(image) for g in garments]
 
 
 def search_in_slot(catalog: "Catalog", vectors: np.ndarray, slots: Sequence[str], k: int) -> list[list[Hit]]:

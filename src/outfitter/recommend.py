@@ -16,7 +16,7 @@ from outfitter.compat.complements import Complements, OutfitScore
 from outfitter.config import DECODE_SIDE
 from outfitter.errors import InputError
 from outfitter.images import load_image, photo_size
-from outfitter.look import Look, LookGarment, garment_crops, is_product_shot, search_in_slot
+from outfitter.look import Look, LookGarment, is_product_shot, search_in_slot
 from outfitter.parsing.net import CANVAS
 from outfitter.parsing.parser import GarmentParser
 from outfitter.search.base import Index
@@ -173,7 +173,7 @@ class Catalog:
         parsed = self.parser.parse(picture, size)
         if is_product_shot(parsed):
             return self._product_shot(image, picture, size, k, complements_k)
-        crops = garment_crops(picture, parsed.garments)
+        crops = [g.crop(picture) for g in parsed.garments]  # made as street-outfits' items are
         slots = [g.category for g in parsed.garments]
         similar = search_in_slot(self, self.backbone.embed_images(crops), slots, k)
         complementary = self.complementary(images=crops, query_slots=slots, k=complements_k)

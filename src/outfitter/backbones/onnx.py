@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from outfitter.utils.atomic import atomic_path
-from outfitter.backbones.registry import Backbone
+from outfitter.backbones.registry import Backbone, Preprocess
 from outfitter.utils.digest import module_digest
 from outfitter.errors import InputError
 
@@ -78,13 +78,12 @@ def cached_model_path(backbone: Backbone, cache_dir: Path) -> Path:
 
 
 class PixelInput(nn.Module):
-    """The backbone's model taking uint8 pixels: x / 255 normalised by the preprocessing's mean and std, inside."""
+    """A model taking uint8 pixels: x / 255 normalised by the preprocessing's mean and std, inside."""
 
-    def __init__(self, backbone: Backbone) -> None:
+    def __init__(self, model: nn.Module, preprocess: Preprocess) -> None:
         super().__init__()
-        pre = backbone.preprocess
-        std, mean = torch.tensor(pre.std).view(1, 3, 1, 1), torch.tensor(pre.mean).view(1, 3, 1, 1)
-        self.model = backbone.model
+        std, mean = torch.tensor(preprocess.std).view(1, 3, 1, 1), torch.tensor(preprocess.mean).view(1, 3, 1, 1)
+        self.model = model
         self.register_buffer("scale", (1.0 / (255.0 * std)).float())
         self.register_buffer("shift", (mean / std).float())
 
@@ -93,14 +92,20 @@ class PixelInput(nn.Module):
 
 
 def export(backbone: Backbone, path: Path) -> None:
-    """Export the backbone as `PixelInput` with a dynamic batch axis, written atomically (never a partial file)."""
+    """Export the backbone as `PixelInput` with a dynamic batch axis."""
     size = backbone.preprocess.image_size
+    export_module(PixelInput(backbone.model, backbone.preprocess).eval(),
+                  torch.zeros(2, 3, size, size, dtype=torch.uint8), path, OUTPUT,
+                  dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
+
+
+def export_module(module: nn.Module, example: torch.Tensor, path: Path, output: str,
+                  dynamic_shapes: tuple | None = None) -> None:
+    """Export a module taking one `INPUT` tensor shaped like `example`, written atomically (never a partial file)."""
     with quiet_loggers(EXPORTER_LOGGERS):
         program = torch.onnx.export(
-            PixelInput(backbone).eval(), (torch.zeros(2, 3, size, size, dtype=torch.uint8),), dynamo=True,
-            opset_version=OPSET,
-            input_names=[INPUT], output_names=[OUTPUT], dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
-            optimize=True, verbose=False,
+            module, (example,), dynamo=True, opset_version=OPSET, input_names=[INPUT], output_names=[output],
+            dynamic_shapes=dynamic_shapes, optimize=True, verbose=False,
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:

@@ -22,12 +22,13 @@ from torch import nn
 from outfitter.backbones.efficientnet import LITE_PREPROCESS
 from outfitter.backbones import onnx as onnx_runtime
 from outfitter.backbones.onnx import (
-    EXPORTER_LOGGERS,
+    INPUT,
     OPSET,
+    PixelInput,
     available_cores,
+    export_module,
     onnxruntime_available,
     open_session,
-    quiet_loggers,
     session_errors,
 )
 from outfitter.errors import InputError
@@ -47,7 +48,7 @@ MIN_PART = 0.0005
 """Connected pieces of a category smaller than this share of the photo are dropped before its box is taken."""
 CROP_SIDE = 256  # crops are made as street-outfits' items: the mask's box on white, padded square, at most 256 px
 TOLERANCE = 1e-3  # largest difference allowed between onnxruntime's and torch's probabilities
-INPUT, OUTPUT = "pixels", "probabilities"
+OUTPUT = "probabilities"
 EXPORT_RECIPE = "mirror-mean"  # changed with `PixelParser.forward`, so models exported by an older one are not reused
 
 
@@ -94,15 +95,11 @@ class PixelParser(nn.Module):
 
     def __init__(self, net: ParserNet) -> None:
         super().__init__()
-        self.net = net
-        std, mean = torch.tensor(LITE_PREPROCESS.std).view(1, 3, 1, 1), torch.tensor(LITE_PREPROCESS.mean).view(1, 3, 1, 1)
-        self.register_buffer("scale", (1.0 / (255.0 * std)).float())
-        self.register_buffer("shift", (mean / std).float())
+        self.net = PixelInput(net, LITE_PREPROCESS)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        x = pixels.float() * self.scale - self.shift
-        both = self.net(torch.cat([x, x.flip(3)])).softmax(1)
-        return (both[: len(x)] + both[len(x):].flip(3)) / 2
+        both = self.net(torch.cat([pixels, pixels.flip(3)])).softmax(1)
+        return (both[: len(pixels)] + both[len(pixels):].flip(3)) / 2
 
 
 def shipped_parser_path() -> Path:
@@ -180,7 +177,7 @@ class GarmentParser:
         try:
             if not path.exists():
                 log.info("exporting the garment parser to ONNX at %s (once per set of weights)", path)
-                _export(self.model, path)
+                export_module(self.model, torch.zeros(1, 3, *CANVAS, dtype=torch.uint8), path, OUTPUT)
             session = open_session(path, threads)
             pixels = np.random.default_rng(0).integers(0, 256, (1, 3, *CANVAS), dtype=np.uint8)
             with torch.no_grad():
@@ -195,17 +192,6 @@ class GarmentParser:
             log.warning("garment parser: onnxruntime differs from torch by %.2g; using torch", difference)
             return None
         return session
-
-
-def _export(model: PixelParser, path: Path) -> None:
-    """Export for one uint8 canvas at a time, written atomically."""
-    with quiet_loggers(EXPORTER_LOGGERS):
-        program = torch.onnx.export(model, (torch.zeros(1, 3, *CANVAS, dtype=torch.uint8),), dynamo=True,
-                                    opset_version=OPSET, input_names=[INPUT], output_names=[OUTPUT],
-                                    optimize=True, verbose=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        program.save(str(tmp))
 
 
 def read_garments(probabilities: np.ndarray, place: Placement, photo_size: tuple[int, int]) -> ParsedPhoto:
