@@ -2,7 +2,9 @@
 
 Every setting embeds the same photos through outfitter's own pipeline (a real catalogue store) and is
 measured on photos no tuning ever saw (the dataset's test split by default). Ratios are against the
-baseline measured in the same run: frozen EfficientNet-Lite0 with a centre crop.
+baseline measured in the same run: frozen EfficientNet-Lite0 with a centre crop. Each backbone is measured twice:
+ranked by the plain cosine, and as `Catalog.similar` ranks by default, each query expanded by its nearest items
+(`search.expansion`; `--expansion 0` leaves that row out).
 
     python benchmarks/similar_quality.py [--split test|all] [--backbones ...] [--json]
     python benchmarks/similar_quality.py --held-out-kinds hat outwear skirt --backbones efficientnet_lite0 FILE.pt
@@ -29,7 +31,8 @@ from outfitter.backbones import Backbone, create_backbone
 from outfitter.catalog import CatalogStore
 from outfitter.errors import WeightsNotFoundError
 from outfitter.pipeline import embed_into_store
-from outfitter.search import category_precision_at_k
+from outfitter.config import QUERY_EXPANSION
+from outfitter.search import ExactIndex, ExpandedIndex, category_precision_at_k
 from outfitter.types import Item
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/clothing-small"
@@ -72,14 +75,31 @@ def query_precision_at_k(vectors: np.ndarray, labels: list[str], queries: np.nda
     return {k: float(same[:, :k].mean()) for k in ks}
 
 
-def embed(items: list[Item], backbone: Backbone, workdir: Path) -> tuple[np.ndarray, list[str]]:
-    """Vectors and labels through the real pipeline (a catalogue store)."""
+def expanded_precision_at_k(store: CatalogStore, labels: list[str], queries: np.ndarray, neighbours: int,
+                            ks: tuple[int, ...] = (1, 5, 10)) -> dict[int, float]:
+    """Leave-one-out category precision@K of the `queries` rows, searched as `Catalog.similar` searches: each
+    query expanded by its `neighbours` nearest items (itself excluded)."""
+    ids = store.all_ids().tolist()
+    label_of = dict(zip(ids, labels))
+    index = ExpandedIndex(ExactIndex(store), neighbours=neighbours)
+    vectors = np.asarray(store.vectors(), dtype=np.float32)
+    same = []
+    for s in range(0, len(queries), 256):
+        rows = queries[s:s + 256]
+        found = index.search(vectors[rows], max(ks), exclude=[{ids[r]} for r in rows])
+        same += [[label_of[i] == labels[r] for i, _ in hits] for r, hits in zip(rows, found)]
+    same = np.asarray(same)
+    return {k: float(same[:, :k].mean()) for k in ks}
+
+
+def embed(items: list[Item], backbone: Backbone, workdir: Path) -> tuple[CatalogStore, np.ndarray, list[str]]:
+    """The store, its vectors and their labels through the real pipeline."""
     store = CatalogStore.create(workdir / f"store-{abs(hash(backbone.name + backbone.preprocess.resize_mode))}",
                                 backbone=backbone.name, dim=backbone.dim)
     embed_into_store(items, store, backbone, progress=False)
     labels = {it.item_id: it.category for it in items}
     ids = store.all_ids().tolist()
-    return np.asarray(store.vectors(), dtype=np.float32), [labels[i] for i in ids]
+    return store, np.asarray(store.vectors(), dtype=np.float32), [labels[i] for i in ids]
 
 
 def flip_tta(items: list[Item], backbone: Backbone, vectors: np.ndarray) -> np.ndarray:
@@ -102,19 +122,22 @@ def main() -> None:
     parser.add_argument("--tta", action="store_true", help="Also measure mirror-image test-time augmentation.")
     parser.add_argument("--held-out-kinds", nargs="+", metavar="KIND",
                         help="Measure only queries of these kinds (every photo of them) among them and the split.")
+    parser.add_argument("--expansion", type=int, default=QUERY_EXPANSION,
+                        help="Neighbours each query is expanded by in the expanded rows (0: no expanded rows).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     items = load_items(args.split, args.held_out_kinds)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label, backbone in settings(args.backbones).items():
-            vectors, labels = embed(items, backbone, Path(tmp))
-            if args.held_out_kinds:
-                queries = np.flatnonzero(np.isin(labels, args.held_out_kinds))
-                results[label] = query_precision_at_k(vectors, labels, queries)
-                continue
-            results[label] = category_precision_at_k(vectors, labels)
-            if args.tta:
+            store, vectors, labels = embed(items, backbone, Path(tmp))
+            queries = (np.flatnonzero(np.isin(labels, args.held_out_kinds)) if args.held_out_kinds
+                       else np.arange(len(labels)))
+            results[label] = query_precision_at_k(vectors, labels, queries)
+            if args.expansion:
+                results[f"{label} + expansion {args.expansion}"] = expanded_precision_at_k(
+                    store, labels, queries, args.expansion)
+            if args.tta and not args.held_out_kinds:
                 results[label + " + mirror TTA"] = category_precision_at_k(flip_tta(items, backbone, vectors), labels)
     base = results.get(BASELINE, {}).get(10)
     if args.held_out_kinds:

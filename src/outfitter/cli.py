@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from outfitter.config import DEFAULT_BACKBONE, DEFAULT_BATCH_SIZE
+from outfitter.config import DEFAULT_BACKBONE, DEFAULT_BATCH_SIZE, QUERY_EXPANSION
 from outfitter.errors import OutfitterError
 
 app = typer.Typer(help="Similar and complementary fashion items from one photo.", no_args_is_help=True,
@@ -121,6 +121,7 @@ def similar(
     category: Annotated[Optional[str], typer.Option(help="Only items of this category.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per query.")] = False,
     sheet: Annotated[Optional[Path], typer.Option(help="Also write a contact-sheet PNG here (one row per query).")] = None,
+    expansion: Annotated[int, typer.Option(min=0, help="Expand each query by its N nearest items before ranking (0: plain cosine).")] = QUERY_EXPANSION,
     weights: WeightsOpt = None,
 ) -> None:
     """Find the items most similar to photos or catalogue items."""
@@ -129,7 +130,7 @@ def similar(
 
     if not image and not item:
         raise InputError("give at least one --image PATH or --item ID")
-    catalog = Catalog.open(store, weights=weights)
+    catalog = Catalog.open(store, weights=weights, expansion=expansion)
     queries = [(str(p), str(p), {"image": p}) for p in image or []]
     queries += [(i, catalog.store.get(i).path, {"item_id": i}) for i in item or []]
     rows = []

@@ -13,13 +13,14 @@ from outfitter.catalog.store import CatalogStore
 from outfitter.compat.checkpoint import shipped_model_path
 from outfitter.compat.slots import read_slot_mapping
 from outfitter.compat.complements import Complements, OutfitScore
-from outfitter.config import DECODE_SIDE
+from outfitter.config import DECODE_SIDE, QUERY_EXPANSION
 from outfitter.errors import InputError
 from outfitter.images import load_image, photo_size
 from outfitter.look import Look, LookGarment, is_product_shot, search_in_slot
 from outfitter.parsing.net import CANVAS
 from outfitter.parsing.parser import GarmentParser
 from outfitter.search.base import Index
+from outfitter.search.expansion import ExpandedIndex
 from outfitter.search.select import open_index
 from outfitter.search.strength import MatchScale
 from outfitter.types import Hit
@@ -34,12 +35,15 @@ class Catalog:
     def __init__(self, store: CatalogStore, *, backbone: Backbone | None = None, index: Index | None = None,
                  weights: str | Path | None = None,
                  model: str | Path | None = None, slots: str | Path | Mapping[str, str] | None = None,
-                 progress: bool = True, scale: MatchScale | None = None, parser: GarmentParser | None = None) -> None:
+                 progress: bool = True, scale: MatchScale | None = None, parser: GarmentParser | None = None,
+                 expansion: int = QUERY_EXPANSION) -> None:
         self.store = store
         self._parser = parser
         self._backbone = backbone
         self._weights = weights
-        self.index = index or open_index(store)
+        self._expansion = expansion
+        index = index or open_index(store)
+        self.index = ExpandedIndex(index, neighbours=expansion) if expansion else index
         self.model_path = Path(model) if model is not None else shipped_model_path()
         self._slot_mapping = _slot_mapping(store, slots)
         self._progress = progress
@@ -48,17 +52,22 @@ class Catalog:
 
     @classmethod
     def open(cls, root: str | Path, *, model: str | Path | None = None, weights: str | Path | None = None,
-             slots: str | Path | Mapping[str, str] | None = None, progress: bool = True) -> "Catalog":
+             slots: str | Path | Mapping[str, str] | None = None, progress: bool = True,
+             expansion: int = QUERY_EXPANSION) -> "Catalog":
         """Open the store in `root` with a compatibility model (default: the shipped one) for complementary queries.
 
         `slots` maps the shop's categories to outfit slots (a dict, or a JSON/CSV file; default: the store's
         `slots.json` if any, then the category names, then the categories' photos). The backbone is built on
         the first image query (with `weights` if given), the model's catalogue embeddings on the first
-        complementary query.
+        complementary query. Similar searches expand each query by its `expansion` nearest items (see
+        `search.expansion`); 0 ranks by the plain cosine.
         """
         if model is not None and not Path(model).is_file():
             raise InputError("compatibility model not found", path=model)
-        return cls(CatalogStore.open(root), weights=weights, model=model, slots=slots, progress=progress)
+        if expansion < 0:
+            raise InputError(f"expansion must be 0 or more, got {expansion}", field="expansion")
+        return cls(CatalogStore.open(root), weights=weights, model=model, slots=slots, progress=progress,
+                   expansion=expansion)
 
     def refreshed(self) -> "Catalog":
         """This catalogue on the store's newest snapshot (itself when nothing changed), with the same model, slots
@@ -67,7 +76,7 @@ class Catalog:
             return self
         return Catalog(CatalogStore.open(self.store.root), backbone=self._backbone, weights=self._weights,
                        model=self.model_path, slots=self._slot_mapping, progress=self._progress, scale=self._scale,
-                       parser=self._parser)
+                       parser=self._parser, expansion=self._expansion)
 
     @property
     def has_model(self) -> bool:
