@@ -79,10 +79,9 @@ def search_in_slot(catalog: "Catalog", vectors: np.ndarray, slots: Sequence[str]
     """Top-k similar items per vector among the catalogue categories of its slot; none where no category maps
     to the slot, and the whole catalogue when it has no categories at all."""
     category_slots = catalog.complements.rules.category_slots if catalog.store.category_names else {}
-    scale = catalog.match_scale
     out = []
     for vector, slot in zip(vectors, slots):
         categories = slot_categories(category_slots, slot) if category_slots else [None]
         rows = [catalog.index.search(vector[None], k, category=c)[0] for c in categories]
-        out.append([catalog.hit(i, s, scale.label(s) if scale else None) for i, s in merged_top(rows, k)])
+        out.append(catalog.similar_hits(vector, merged_top(rows, k)))
     return out

@@ -42,8 +42,9 @@ class Catalog:
         self._backbone = backbone
         self._weights = weights
         self._expansion = expansion
-        index = index or open_index(store)
-        self.index = ExpandedIndex(index, neighbours=expansion) if expansion else index
+        self.cosine_index = index or open_index(store)
+        self.index = (ExpandedIndex(self.cosine_index, neighbours=expansion) if expansion
+                      else self.cosine_index)  # what ranks similar items; cosine_index what scores them
         self.model_path = Path(model) if model is not None else shipped_model_path()
         self._slot_mapping = _slot_mapping(store, slots)
         self._progress = progress
@@ -127,16 +128,21 @@ class Catalog:
         category = self._category(category) if category is not None else None
         query = self.store.vector(item_id) if item_id is not None else self.embed_image(image)
         exclude = [{item_id}] if item_id is not None else None
-        found = self.index.search(query[None], k, category=category, exclude=exclude)[0]
+        return self.similar_hits(query, self.index.search(query[None], k, category=category, exclude=exclude)[0])
+
+    def similar_hits(self, query: np.ndarray, found: list[tuple[str, float]]) -> list[Hit]:
+        """Similar hits in the order the index ranked them, each scored by its plain cosine with `query` and
+        labelled by the match scale (so a photo of a catalogue item scores 1.0 whatever the ranking)."""
         scale = self.match_scale
-        return [self.hit(i, s, scale.label(s) if scale else None) for i, s in found]
+        scores = [float(query @ self.store.vector(item_id)) for item_id, _ in found]
+        return [self.hit(i, s, scale.label(s) if scale else None) for (i, _), s in zip(found, scores)]
 
     @property
     def match_scale(self) -> MatchScale | None:
         """How this catalogue's similar scores read in words (measured on first use, kept while the catalogue
         stays within 10% of that size); None for a catalogue of fewer than 3 items."""
         if self._scale is None or not self._scale.fits(len(self.store)):
-            self._scale = MatchScale.fit(self.index, self.store)
+            self._scale = MatchScale.fit(self.cosine_index, self.store)
         return self._scale
 
     def complementary(

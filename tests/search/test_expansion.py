@@ -61,12 +61,13 @@ def test_keeps_the_index_contract(shop):
     assert index.search(QUERY, 5, category="hats") == [[]]
 
 
-def test_catalog_expands_by_default_and_zero_ranks_by_plain_cosine(shop):
-    assert isinstance(Catalog.open(shop.root).index, ExpandedIndex)
-    plain = Catalog.open(shop.root, expansion=0)
-    found = plain.similar(item_id="dress0", k=6)
-    expected = ExactIndex(shop).search(shop.vector("dress0")[None], 6, exclude=[{"dress0"}])[0]
-    assert [(h.item_id, h.score) for h in found] == [(i, pytest.approx(s)) for i, s in expected]
+def test_catalog_ranks_by_the_expanded_query_and_scores_by_the_plain_cosine(shop):
+    shop.append([Item("photo", None, "dress")], QUERY)
+    found = Catalog.open(shop.root).similar(item_id="photo", k=3)
+    assert all(h.item_id.startswith("dress") for h in found)
+    assert all(h.score == pytest.approx(float(QUERY[0] @ shop.vector(h.item_id)), abs=1e-6) for h in found)
+    plain = Catalog.open(shop.root, expansion=0).similar(item_id="photo", k=3)
+    assert plain[0].item_id == "skirt" and plain[0].score == pytest.approx(0.93, abs=0.01)
 
 
 def test_refuses_a_neighbour_count_below_one(shop):

@@ -85,7 +85,7 @@ def test_upload_a_photo_then_search_from_a_result(page, photos):
     page.set_input_files("#file", str(photos["tops/tops1"]))
     first = page.locator("#similar .card").first
     first.wait_for()
-    assert first.get_attribute("data-id") == "tops/tops1" and float(first.locator(".sc").inner_text()) > 0.98
+    assert first.get_attribute("data-id") == "tops/tops1" and first.locator(".sc").inner_text() == "1.000"
     page.locator("#complements .row").nth(1).wait_for()
     assert page.locator("#complements h3").all_text_contents() == ["Bottoms", "Shoes"]
     assert page.inner_text("#query-slot") == "looks like: tops"
@@ -354,7 +354,7 @@ def test_a_product_shot_shows_no_outlines_and_the_usual_results(shop_page, shop_
     look = upload_look(shop_page, shop_photos["dress/dress0"])
     assert look["product_shot"] is True
     assert shop_page.locator("#look").is_hidden() and shop_page.locator("#outlines .outline").count() == 0
-    assert shown_ids(shop_page)[0] == "dress/dress0" and float(shop_page.inner_text("#similar .sc >> nth=0")) > 0.98
+    assert shown_ids(shop_page)[0] == "dress/dress0" and shop_page.inner_text("#similar .sc >> nth=0") == "1.000"
     assert texts(shop_page, "#complements h3") == ["Shoes", "Bags"]
     assert shop_page.inner_text("#complements-title") == "Goes with"
     assert shop_page.inner_text("#similar-title") == "Similar items"
