@@ -31,7 +31,21 @@ def test_similar_by_item_as_json_lines(indexed):
     first = lines[0]["hits"]
     assert len(first) == 3 and "shoes/shoes0" not in [h["id"] for h in first]
     assert set(first[0]) == {"id", "score", "match", "category", "path", "attributes"}
-    assert first[0]["score"] >= first[1]["score"] >= first[2]["score"]
+
+
+def test_similar_scores_are_plain_cosines_whatever_the_expansion(indexed):
+    def hits(*extra: str) -> list[dict]:
+        result = runner.invoke(app, ["similar", "--store", str(indexed), "--item", "tops/tops1", "--json", *extra])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["hits"]
+
+    plain = hits("--expansion", "0", "--k", "11")
+    assert [h["score"] for h in plain] == sorted((h["score"] for h in plain), reverse=True)
+    cosine = {h["id"]: h["score"] for h in plain}
+    expanded = hits("--k", "5")
+    assert len(expanded) == 5 and all(h["score"] == pytest.approx(cosine[h["id"]], abs=1e-6) for h in expanded)
+    result = runner.invoke(app, ["similar", "--store", str(indexed), "--item", "tops/tops1", "--expansion", "-1"])
+    assert result.exit_code == 2
 
 
 def test_similar_by_image_in_a_category_as_a_table(indexed, photo_folder):
