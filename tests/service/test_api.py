@@ -26,7 +26,7 @@ def test_similar_to_an_item_excludes_it_and_links_photos(client):
     assert {h["match"] for h in hits} <= {"very similar", "similar", "loosely related"}
     assert hits[0]["image_url"] == f"/item/image?id={quote(hits[0]['id'], safe='')}"
     assert client.get(hits[0]["image_url"]).status_code == 200
-    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert all(-1.0 <= h["score"] <= 1.0 for h in hits)  # cosines; the order is the expanded query's
 
 
 def test_similar_to_a_photo_finds_it_first(client, photos):
