@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -73,3 +74,26 @@ def test_orphans_of_failed_writes_are_listed_then_removed_by_repair(filled):
     result = runner.invoke(app, ["check", "--store", str(filled.root), "--repair"])
     assert result.exit_code == 0 and "removed" in result.stdout
     assert not stray.exists() and not temp.exists() and len(CatalogStore.open(filled.root)) == 7
+
+
+def test_files_that_passed_are_remembered_up_to_a_bound_then_hashed_again(tmp_path, monkeypatch):
+    from outfitter.catalog import integrity
+
+    monkeypatch.setattr(integrity, "_checked", integrity.OrderedDict())
+    monkeypatch.setattr(integrity, "CHECKED_MAX", 2)
+    paths = [tmp_path / f"{name}.bin" for name in "abc"]
+    for path in paths:
+        path.write_bytes(b"\x00" * 64)
+    written = [integrity.record(path) for path in paths]
+    assert all(integrity.digest_problem(p, r) is None for p, r in zip(paths, written))
+    assert len(integrity._checked) == 2 and str(paths[0]) not in {key[0] for key in integrity._checked}
+
+    def flip_keeping_size_and_time(path):
+        stat = path.stat()
+        path.write_bytes(b"\x01" + b"\x00" * 63)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    flip_keeping_size_and_time(paths[2])  # still remembered: not hashed again, as the cache promises
+    assert integrity.digest_problem(paths[2], written[2]) is None
+    flip_keeping_size_and_time(paths[0])  # forgotten: hashed again, and the flip is found
+    assert integrity.digest_problem(paths[0], written[0]) == "contents changed since written (flipped bytes)"

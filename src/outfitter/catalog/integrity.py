@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,8 @@ import numpy as np
 from outfitter.errors import StoreError
 
 CHUNK = 1 << 20
-_checked: set[tuple] = set()  # (path, inode, size, mtime, digest) of files already found as written
+CHECKED_MAX = 20_000  # files remembered as passed (about 9 MB; a store has a handful a segment); least recent forgotten
+_checked: OrderedDict[tuple, None] = OrderedDict()  # (path, inode, size, mtime, digest) of files found as written
 _checked_lock = threading.Lock()
 
 
@@ -63,16 +65,31 @@ def digest_problem(path: Path, expected: list) -> str | None:
     except OSError:
         return "missing"
     key = (str(path), info.st_ino, info.st_size, info.st_mtime_ns, expected[1])
-    with _checked_lock:
-        if key in _checked:
-            return None
+    if _passed_before(key):
+        return None
     if info.st_size != expected[0]:
         return f"{info.st_size} bytes where {expected[0]} were written"
     if record(path) != list(expected):
         return "contents changed since written (flipped bytes)"
-    with _checked_lock:
-        _checked.add(key)
+    _remember_passed(key)
     return None
+
+
+def _passed_before(key: tuple) -> bool:
+    with _checked_lock:
+        if key in _checked:
+            _checked.move_to_end(key)
+            return True
+    return False
+
+
+def _remember_passed(key: tuple) -> None:
+    """Remember a file that passed; past CHECKED_MAX the least recently checked is forgotten (hashed again when
+    next checked), so a server whose store keeps changing does not grow without end."""
+    with _checked_lock:
+        _checked[key] = None
+        while len(_checked) > CHECKED_MAX:
+            _checked.popitem(last=False)
 
 
 def npy_shape(path: Path) -> tuple[int, ...]:
