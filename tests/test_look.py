@@ -54,8 +54,7 @@ def test_a_photo_of_a_person_gives_each_garment_with_items_of_its_kind(catalog: 
     assert all(len(hits) == 2 for hits in look.complementary.values())
 
 
-def test_each_garment_is_searched_with_its_crop_in_the_categories_of_its_kind(store: Path) -> None:
-    catalog = Catalog.open(store, progress=False, expansion=0)  # plain cosines rank: merging by score is exact
+def test_each_garment_is_searched_with_its_crop_in_the_categories_of_its_kind(catalog: Catalog) -> None:
     look = catalog.shop_the_look(PERSON, k=2)
     bottoms = next(g for g in look.garments if g.category == "bottoms")
     by_category = [catalog.similar(image=bottoms.crop, k=2, category=c) for c in ("pants", "shorts", "skirt")]

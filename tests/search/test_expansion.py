@@ -58,6 +58,8 @@ def test_keeps_the_index_contract(shop):
     assert "dress0" not in dict(hits[1])
     assert all([s for _, s in row] == sorted((s for _, s in row), reverse=True) for row in hits)
     assert [i for i, _ in index.search(QUERY, 5, category="skirt")[0]] == ["skirt"]
+    # within one category the kind is fixed: no expansion, the photo's own look ranks
+    assert index.search(QUERY, 3, category="dress") == ExactIndex(shop).search(QUERY, 3, category="dress")
     assert index.search(QUERY, 5, category="hats") == [[]]
 
 

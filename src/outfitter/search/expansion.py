@@ -24,8 +24,13 @@ QUERY_WEIGHT = 3.0  # the query's own weight (each neighbour's is at most 1)
 
 
 class ExpandedIndex:
-    """An index whose queries are expanded by their `neighbours` nearest items (same filter and exclusions)
-    before the search; scores are cosines with the expanded query."""
+    """An index whose unfiltered queries are expanded by their `neighbours` nearest items (same exclusions) before
+    the search; scores are cosines with the expanded query.
+
+    A search within one category is not expanded: the filter already fixes the kind, and there averaging in the
+    neighbours only blurs the photo's own look. On street-photos test, the worn item found from shop the look's
+    category-filtered crops fell from recall@1 0.64 to 0.56 when those searches were expanded.
+    """
 
     def __init__(self, inner: Index, *, neighbours: int = QUERY_EXPANSION, alpha: float = ALPHA,
                  query_weight: float = QUERY_WEIGHT) -> None:
@@ -44,9 +49,11 @@ class ExpandedIndex:
                exclude: Sequence[set[str]] | None = None) -> Hits:
         """Top-k (id, cosine with the expanded query) per query row, as `Index.search`."""
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        first = self.inner.search(queries, self.neighbours, category=category, exclude=exclude)
+        if category is not None:
+            return self.inner.search(queries, k, category=category, exclude=exclude)
+        first = self.inner.search(queries, self.neighbours, exclude=exclude)
         expanded = np.stack([self.expand(query, hits) for query, hits in zip(queries, first)])
-        return self.inner.search(expanded, k, category=category, exclude=exclude)
+        return self.inner.search(expanded, k, exclude=exclude)
 
     def expand(self, query: np.ndarray, neighbours: list[tuple[str, float]]) -> np.ndarray:
         """The query (times `query_weight`) plus its neighbours' vectors weighted by max(cosine, 0) ** alpha, unit
