@@ -3,7 +3,8 @@
     python benchmarks/embed_scaling.py [--photos 2000] [--runtime auto|torch|onnx] [--ray-address ADDR]
 
 A worker is one CPU's worth: for the local runner, N decoding threads and N inference threads; for the Ray
-runner, N embedding actors (each decoding and embedding on one thread). Each run embeds into a fresh store, its
+runner, N embedding actors of one CPU each (a Ray reservation, not a limit: each actor has two batches in flight,
+so one actor alone can keep two cores busy). Each run embeds into a fresh store, its
 embedder built inside the run by the same recipe (`BackboneEmbedder`) for both runners, and prints photos/s twice:
 end to end (building the model, and for Ray starting the actors, included) and steady (from the first embedded
 batch on: what a job of millions of photos runs at, once start-up is amortised). Ratios: 2 workers against 1
@@ -18,12 +19,11 @@ import argparse
 import csv
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 from outfitter.backbones import create_backbone
 from outfitter.catalog import CatalogStore
@@ -38,8 +38,11 @@ DATA = Path(__file__).resolve().parents[2] / "shared/data/clothing-small"
 def photos(n: int) -> list[Item]:
     """`n` photos of clothing-small; past its 3,781 the same photos again under new ids (a bigger job)."""
     rows = list(csv.DictReader(open(DATA / "manifest.csv")))
-    return [Item(f"{r['path']}#{i // len(rows)}" if i >= len(rows) else r["path"], str(DATA / r["path"]), r["label"])
-            for i, r in ((i, rows[i % len(rows)]) for i in range(n))]
+    items = []
+    for i in range(n):
+        row, rounds = rows[i % len(rows)], i // len(rows)
+        items.append(Item(f"{row['path']}#{rounds}" if rounds else row["path"], str(DATA / row["path"]), row["label"]))
+    return items
 
 
 @dataclass

@@ -29,9 +29,9 @@ from PIL import Image
 
 from outfitter.backbones import Backbone, create_backbone
 from outfitter.catalog import CatalogStore
+from outfitter.config import QUERY_EXPANSION
 from outfitter.errors import WeightsNotFoundError
 from outfitter.pipeline import embed_into_store
-from outfitter.config import QUERY_EXPANSION
 from outfitter.search import ExactIndex, ExpandedIndex, category_precision_at_k
 from outfitter.types import Item
 
@@ -75,14 +75,13 @@ def query_precision_at_k(vectors: np.ndarray, labels: list[str], queries: np.nda
     return {k: float(same[:, :k].mean()) for k in ks}
 
 
-def expanded_precision_at_k(store: CatalogStore, labels: list[str], queries: np.ndarray, neighbours: int,
-                            ks: tuple[int, ...] = (1, 5, 10)) -> dict[int, float]:
-    """Leave-one-out category precision@K of the `queries` rows, searched as `Catalog.similar` searches: each
-    query expanded by its `neighbours` nearest items (itself excluded)."""
+def expanded_precision_at_k(store: CatalogStore, vectors: np.ndarray, labels: list[str], queries: np.ndarray,
+                            neighbours: int, ks: tuple[int, ...] = (1, 5, 10)) -> dict[int, float]:
+    """Leave-one-out category precision@K of the `queries` rows (of `vectors`, the store's rows), searched as
+    `Catalog.similar` searches: each query expanded by its `neighbours` nearest items (itself excluded)."""
     ids = store.all_ids().tolist()
     label_of = dict(zip(ids, labels))
     index = ExpandedIndex(ExactIndex(store), neighbours=neighbours)
-    vectors = np.asarray(store.vectors(), dtype=np.float32)
     same = []
     for s in range(0, len(queries), 256):
         rows = queries[s:s + 256]
@@ -136,7 +135,7 @@ def main() -> None:
             results[label] = query_precision_at_k(vectors, labels, queries)
             if args.expansion:
                 results[f"{label} + expansion {args.expansion}"] = expanded_precision_at_k(
-                    store, labels, queries, args.expansion)
+                    store, vectors, labels, queries, args.expansion)
             if args.tta and not args.held_out_kinds:
                 results[label + " + mirror TTA"] = category_precision_at_k(flip_tta(items, backbone, vectors), labels)
     base = results.get(BASELINE, {}).get(10)
