@@ -135,6 +135,23 @@ def test_two_handles_never_drop_each_others_commits(store, tmp_path):
     assert sorted(CatalogStore.open(tmp_path / "store").ids()) == ["a0", "a1", "b0", "b1"]
 
 
+def test_lookups_stay_right_across_many_appends_and_another_writers_commit(store, tmp_path):
+    other = CatalogStore.open(tmp_path / "store")
+    store.append(items("a", 3), unit(3))
+    assert "a1" in store
+    other.append(items("b", 2), unit(2, seed=3))
+    store.append(items("c", 3), unit(3, seed=4))
+    store.append(items("d", 1), unit(1, seed=5))
+    assert [i for i in ("a1", "b0", "c2", "d0") if i in store] == ["a1", "b0", "c2", "d0"]
+    np.testing.assert_array_equal(store.vector("c2"), unit(3, seed=4)[2])
+    assert store.get("b1").attributes == {"price": "1"}
+    assert store.ids() == CatalogStore.open(tmp_path / "store").ids() == ["a0", "a1", "a2", "b0", "b1", "c0", "c1",
+                                                                          "c2", "d0"]
+    assert [store.row(i) for i in ("a0", "b0", "c0", "d0")] == [0, 3, 5, 8]
+    with pytest.raises(InputError, match="already in the store"):
+        store.append(items("b", 1), unit(1))
+
+
 def test_float16_storage_halves_the_bytes(tmp_path):
     half = CatalogStore.create(tmp_path / "half", backbone="toy", dim=8, dtype="float16")
     vecs = unit(4)

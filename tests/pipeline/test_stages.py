@@ -11,11 +11,12 @@ import pytest
 import torch
 
 from outfitter.backbones.registry import Preprocess
+from outfitter.catalog import CatalogStore
 from outfitter.errors import InputError
 from outfitter.images import garment_histograms
 from outfitter.pipeline import features as features_module
 from outfitter.pipeline.features import GARMENT_FEATURE, Feature
-from outfitter.pipeline.stages import LOWEST_PRIORITY, FeatureCollate, ImageReader, read_batches
+from outfitter.pipeline.stages import LOWEST_PRIORITY, FeatureCollate, ImageReader, StoreWriter, read_batches
 from outfitter.types import Item
 from tests.drawing import draw_item
 
@@ -98,3 +99,21 @@ def test_a_feature_wider_or_narrower_than_declared_is_an_error(monkeypatch):
     monkeypatch.setattr(features_module, "FEATURES", {GARMENT_FEATURE: Feature(10, garment_histograms)})
     with pytest.raises(ValueError, match=r"gave shape \(2, 144\), declared \(2, 10\)"):
         features_module.compute_features(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), [GARMENT_FEATURE])
+
+
+def segment_sizes(rows: int, **writer) -> list[int]:
+    """Sizes of the segments a StoreWriter makes from `rows` items arriving 4 at a time."""
+    store = CatalogStore.create(writer.pop("root"), backbone="toy", dim=2)
+    out = StoreWriter(store, **writer)
+    for first in range(0, rows, 4):
+        out.add([Item(f"i{n}") for n in range(first, first + 4)], np.ones((4, 2), np.float32))
+    out.flush()
+    return [len(seg) for seg in store.segments]
+
+
+def test_a_writers_chunks_grow_with_what_it_has_written(tmp_path):
+    sizes = segment_sizes(2000, root=tmp_path / "grown", chunk=8)
+    assert sum(sizes) == 2000 and sizes[:4] == [8, 8, 8, 8]
+    assert all(size >= min(sum(sizes[:n]) // 16, 2000 - sum(sizes[:n])) for n, size in enumerate(sizes))
+    assert len(sizes) < 2000 // 8 // 4 and max(sizes) > 100
+    assert max(segment_sizes(2000, root=tmp_path / "capped", chunk=8, largest=40)) < 44

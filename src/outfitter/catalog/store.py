@@ -234,10 +234,13 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return info.st_ino, info.st_size, info.st_mtime_ns
 
 
-def _segments(root: Path, manifest: dict) -> list[Segment]:
-    """The manifest's live segments, each with its file records."""
+def _segments(root: Path, manifest: dict, known: Sequence[Segment] = ()) -> list[Segment]:
+    """The manifest's live segments, each with its file records; those of `known` with the same records are
+    reused, with the arrays they have already mapped."""
     checksums = manifest.get("checksums", {})
-    return [Segment(root, name, checksums.get(name)) for name in manifest["segments"]]
+    reuse = {seg.name: seg for seg in known}
+    return [seg if (seg := reuse.get(name)) is not None and seg.records == dict(checksums.get(name) or {})
+            else Segment(root, name, checksums.get(name)) for name in manifest["segments"]]
 
 
 def _item_record(item: Item) -> dict:
@@ -494,8 +497,11 @@ class CatalogStore:
                                  field="item_id")
             names, codes = self._category_codes(items)
             seg = Segment.write(self.root, items, vectors, codes, features)
+            rows = self._rows
             self._commit(segments=[*self._manifest["segments"], seg.name], categories=names,
                          checksums=self._checksums_with(seg))
+            rows.update((it.item_id, (len(self.segments) - 1, r)) for r, it in enumerate(items))
+            self.__dict__["_rows"] = rows  # extended, not rebuilt: a job of many chunks stays linear
 
     def add_segment_features(self, segment_name: str, name: str, array: np.ndarray) -> None:
         """Give one live segment a feature [its rows, width] (a back-fill): the file is written atomically (from
@@ -606,7 +612,10 @@ class CatalogStore:
             path.unlink(missing_ok=True)
 
     def _reload(self) -> None:
-        """Re-read the manifest under the lock so concurrent writers never drop each other's commits."""
+        """Re-read the manifest under the lock so concurrent writers never drop each other's commits (nothing to
+        read when it is the one this snapshot last saw or wrote)."""
+        if self.is_current():
+            return
         fresh = CatalogStore.open(self.root)._manifest
         if fresh != self._manifest:
             self._use(fresh)
@@ -614,7 +623,7 @@ class CatalogStore:
     def _use(self, manifest: dict) -> None:
         self._manifest = manifest
         self._stamp = _stamp(self.root / MANIFEST)
-        self.segments = _segments(self.root, manifest)
+        self.segments = _segments(self.root, manifest, self.__dict__.get("segments", ()))
         self.__dict__.pop("_rows", None)
         self.__dict__.pop("_deleted", None)
 

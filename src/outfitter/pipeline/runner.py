@@ -67,8 +67,9 @@ def embed_into_store(
     `embed` (uint8 pixels -> vectors) replaces the backbone's torch forward (e.g. an onnxruntime session)
     without changing the rest. `runner` decides where decoding and embedding run (default: this machine with
     `workers` decoding threads); a runner elsewhere builds its embedders with `embedder` (e.g. a
-    `BackboneEmbedder`). Whatever the runner, this process alone writes the store, in chunks of `chunk` items,
-    each one atomic commit: a killed job loses at most the chunk in progress, and a rerun skips what is stored.
+    `BackboneEmbedder`). Whatever the runner, this process alone writes the store, in chunks of `chunk` items
+    (growing to a sixteenth of what the job has written, see `StoreWriter`), each one atomic commit: a killed job
+    loses at most the chunk in progress, and a rerun skips what is stored.
     """
     store.check_backbone(backbone.name)
     unique = _unique(items)

@@ -28,6 +28,8 @@ from outfitter.pipeline.features import check_names, compute_features
 from outfitter.types import Item
 
 LOWEST_PRIORITY = 19  # the nice value of decoding threads on Linux
+CHUNK_GROWTH = 16  # a writer's chunk is at least 1/16 of what it has written...
+GROWN_CHUNK = 65536  # ...up to this many items (64 MiB of 256-d float32 vectors)
 B = TypeVar("B")
 
 
@@ -154,10 +156,13 @@ class EmbedMapper:
 @dataclass
 class StoreWriter:
     """Buffers embedded items and their features and appends them to the store in chunks, each chunk one atomic
-    commit."""
+    commit (one segment). A chunk is `chunk` items, or a sixteenth of what this writer has written when that is
+    more (at most `largest`): a job of millions makes a few hundred segments rather than tens of thousands,
+    whose manifest every commit rewrites, and a killed job loses at most a sixteenth of its work."""
 
     store: CatalogStore
     chunk: int = 512
+    largest: int = GROWN_CHUNK
     items: list[Item] = field(default_factory=list)
     vectors: list[np.ndarray] = field(default_factory=list)
     features: dict[str, list[np.ndarray]] = field(default_factory=dict)
@@ -168,7 +173,7 @@ class StoreWriter:
         self.vectors.append(vectors)
         for name, values in (features or {}).items():
             self.features.setdefault(name, []).append(values)
-        if len(self.items) >= self.chunk:
+        if len(self.items) >= max(self.chunk, min(self.largest, self.written // CHUNK_GROWTH)):
             self.flush()
 
     def flush(self) -> None:
