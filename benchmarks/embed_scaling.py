@@ -1,19 +1,18 @@
 """Embedding throughput of the local and Ray runners, with 1 and 2 workers, on the same real photos.
 
-    python benchmarks/embed_scaling.py [--photos 10000] [--runtime auto|torch|onnx] [--ray-address ADDR]
+    python benchmarks/embed_scaling.py [--photos 10000] [--runtime auto|torch|onnx] [--ray-address ADDR] [--no-pin]
 
 A worker is one CPU: each run is pinned to N of this machine's cores (`os.sched_setaffinity`; the Ray runs start
 their local cluster inside the pin, with N CPUs), so the 1-worker runs cannot borrow the second core: the local
 runner runs N decoding threads and N inference threads, the Ray runner N embedding actors of one CPU each (two
 batches in flight per actor). With --ray-address the cluster's own nodes decide and nothing is pinned (`--no-pin`
-measures this machine the same way). Each run embeds into a fresh store, its
-embedder built inside the run by the same recipe (`BackboneEmbedder`) for both runners, and prints photos/s twice:
-end to end (building the model, and for Ray starting the actors, included) and steady (from the first embedded
-batch on: what a job of millions of photos runs at, once start-up is amortised). Ratios: 2 workers against 1
-(expect about 1.8x on 2 cores) and Ray against local at the same worker count (target: Ray within 85%), and each
-job's start-up (end-to-end time less the photos at the steady rate). Photos: ../shared/data/clothing-small (CC0).
-Without --ray-address a local Ray instance is started for each worker count (its start-up is timed apart, not
-counted).
+measures this machine the same way). Each run embeds into a fresh store, its embedder built inside the run by the
+same recipe (`BackboneEmbedder`) for both runners, and prints photos/s twice: end to end (building the model, and
+for Ray starting the actors, included) and steady (from the first embedded batch on: what a job of millions of
+photos runs at, once start-up is amortised). Ratios: 2 workers against 1 (expect about 1.8x on 2 cores) and Ray
+against local at the same worker count (target: Ray within 85%), and each job's start-up (end-to-end time less the
+photos at the steady rate). Photos: ../shared/data/clothing-small (CC0). Without --ray-address a local Ray instance
+is started for each worker count (its start-up is timed apart, not counted).
 """
 
 from __future__ import annotations
