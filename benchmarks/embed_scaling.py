@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from outfitter.backbones import create_backbone
+from outfitter.backbones import Backbone, create_backbone
 from outfitter.catalog import CatalogStore
 from outfitter.config import DEFAULT_BACKBONE
 from outfitter.pipeline import embed_into_store
@@ -77,9 +77,9 @@ def pinned(cpus: int | None) -> Iterator[None]:
         os.sched_setaffinity(0, allowed)
 
 
-def run(items: list[Item], runner, embedder: BackboneEmbedder, workers: int) -> tuple[float, float]:
+def run(items: list[Item], backbone: Backbone, runner, embedder: BackboneEmbedder,
+        workers: int) -> tuple[float, float]:
     """Photos per second of one job into a fresh store: end to end, and steady (from the first batch on)."""
-    backbone = create_backbone(DEFAULT_BACKBONE)
     clocked = Clocked(runner)
     with tempfile.TemporaryDirectory() as folder:
         store = CatalogStore.create(Path(folder) / "store", backbone=backbone.name, dim=backbone.dim)
@@ -105,14 +105,14 @@ def main() -> None:
     parser.add_argument("--ray-address")
     parser.add_argument("--no-pin", action="store_true", help="Let every run use all of this machine's cores.")
     args = parser.parse_args()
-    items = photos(args.photos)
+    items, backbone = photos(args.photos), create_backbone(DEFAULT_BACKBONE)
     pin = not (args.no_pin or args.ray_address)
     rates: dict[tuple[str, int], tuple[float, float]] = {}
     for workers in (1, 2):
         recipe = BackboneEmbedder(DEFAULT_BACKBONE, runtime=args.runtime, threads=workers)
         with pinned(workers if pin else None):
             rates["local", workers] = measured("local", workers, len(items),
-                                               run(items, LocalRunner(workers), recipe, workers))
+                                               run(items, backbone, LocalRunner(workers), recipe, workers))
     try:
         import ray
 
@@ -127,9 +127,9 @@ def main() -> None:
             ray.init(address=args.ray_address, num_cpus=workers if pin else None, include_dashboard=False,
                      log_to_driver=False)
             print(f"ray start-up: {time.perf_counter() - start:.1f} s (not counted)")
-            run(items[:16], RayRunner(workers=workers), recipe, 1)  # warm: the actors' first model build and export
+            run(items[:16], backbone, RayRunner(workers=workers), recipe, 1)  # warm: actors build and export once
             rates["ray", workers] = measured("ray", workers, len(items),
-                                             run(items, RayRunner(workers=workers), recipe, 1))
+                                             run(items, backbone, RayRunner(workers=workers), recipe, 1))
             ray.shutdown()
     for i, how in enumerate(("end to end", "steady")):
         for runner in ("local", "ray"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,9 +102,9 @@ def test_a_feature_wider_or_narrower_than_declared_is_an_error(monkeypatch):
         features_module.compute_features(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), [GARMENT_FEATURE])
 
 
-def segment_sizes(rows: int, **writer) -> list[int]:
-    """Sizes of the segments a StoreWriter makes from `rows` items arriving 4 at a time."""
-    store = CatalogStore.create(writer.pop("root"), backbone="toy", dim=2)
+def segment_sizes(root: Path, rows: int, **writer) -> list[int]:
+    """Sizes of the segments a StoreWriter makes in a new store at `root` from `rows` items arriving 4 at a time."""
+    store = CatalogStore.create(root, backbone="toy", dim=2)
     out = StoreWriter(store, **writer)
     for first in range(0, rows, 4):
         out.add([Item(f"i{n}") for n in range(first, first + 4)], np.ones((4, 2), np.float32))
@@ -112,8 +113,8 @@ def segment_sizes(rows: int, **writer) -> list[int]:
 
 
 def test_a_writers_chunks_grow_with_what_it_has_written(tmp_path):
-    sizes = segment_sizes(2000, root=tmp_path / "grown", chunk=8)
+    sizes = segment_sizes(tmp_path / "grown", 2000, chunk=8)
     assert sum(sizes) == 2000 and sizes[:4] == [8, 8, 8, 8]
     assert all(size >= min(sum(sizes[:n]) // 16, 2000 - sum(sizes[:n])) for n, size in enumerate(sizes))
     assert len(sizes) < 2000 // 8 // 4 and max(sizes) > 100
-    assert max(segment_sizes(2000, root=tmp_path / "capped", chunk=8, largest=40)) < 44
+    assert max(segment_sizes(tmp_path / "capped", 2000, chunk=8, largest=40)) < 44

@@ -47,7 +47,8 @@ class ExpandedIndex:
 
     def search(self, queries: np.ndarray, k: int, *, category: str | None = None,
                exclude: Sequence[set[str]] | None = None) -> Hits:
-        """Top-k (id, cosine with the expanded query) per query row, as `Index.search`."""
+        """Top-k (id, cosine) per query row, as `Index.search`: cosines with the expanded query, or with the query
+        itself within a category."""
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         if category is not None:
             return self.inner.search(queries, k, category=category, exclude=exclude)
