@@ -260,6 +260,7 @@ def tune(
     epochs: Annotated[int, typer.Option(min=1)] = 6,
     dim: Annotated[int, typer.Option(min=2, help="Width of the tuned vectors.")] = 256,
     holdout: Annotated[float, typer.Option(min=0.0, max=0.5, help="Share of each category held out to measure the gain.")] = 0.1,
+    hard_negatives: Annotated[float, typer.Option(min=0.0, help="Weight of a batch-hard triplet term in the loss (0: none; try 1).")] = 0.0,
     workers: Annotated[int, typer.Option(min=0, help="Decoding processes.")] = 1,
     current: Annotated[str, typer.Option(help="The backbone your store uses today, measured on the same held-out photos.")] = DEFAULT_BACKBONE,
 ) -> None:
@@ -269,7 +270,8 @@ def tune(
     from outfitter.backbones.tune import TuneSettings, tune_backbone
 
     report = tune_backbone(read_source(source, on_missing=_warn), out, base=base, workers=workers,
-                           settings=TuneSettings(dim=dim, epochs=epochs, holdout=holdout), current=current)
+                           settings=TuneSettings(dim=dim, epochs=epochs, holdout=holdout, hard_negatives=hard_negatives),
+                           current=current)
     today, after = report.current.get(10, float("nan")), report.after.get(10, float("nan"))
     console.print(f"held-out category precision@10: {current} (today) {today:.3f} -> tuned {after:.3f}; "
                   f"tuned backbone written to {report.path}")

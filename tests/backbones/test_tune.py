@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from outfitter.backbones import create_backbone
+from outfitter.backbones.tune import TuneSettings, batch_hard_triplet, stratified_split, tune_backbone
 from outfitter.datasets import read_folder
 from outfitter.errors import InputError
-from outfitter.backbones.tune import TuneSettings, stratified_split, tune_backbone
 from tests.drawing import draw_item
 
 
@@ -61,6 +61,39 @@ def test_a_foreign_file_is_not_a_backbone(tmp_path):
     bogus.write_bytes(b"not torch")
     with pytest.raises(InputError, match="not a tuned-backbone file"):
         create_backbone(str(bogus))
+
+
+def test_batch_hard_triplet_is_zero_once_every_category_is_apart_by_the_margin():
+    import torch
+
+    z = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.95, 0.05], [0.0, 1.0], [0.05, 0.95]]), dim=1)
+    assert batch_hard_triplet(z, torch.tensor([0, 0, 1, 1])).item() == 0.0
+
+
+def test_batch_hard_triplet_charges_the_hardest_pair_each_way():
+    import torch
+
+    z = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], requires_grad=True)
+    loss = batch_hard_triplet(z, torch.tensor([0, 0, 1]), margin=0.2)
+    # photos 0 and 1 are alike (cosine 0); each is nearer photo 2 (0.6, 0.8); photo 2 has no partner, so no term
+    assert loss.item() == pytest.approx(((0.2 + 0.6 - 0.0) + (0.2 + 0.8 - 0.0)) / 2)
+    loss.backward()
+    assert z.grad.abs().sum() > 0
+
+
+def test_the_hard_negative_term_takes_part_in_training(tmp_path):
+    for shape in ("tops", "bottoms"):
+        (tmp_path / shape).mkdir()
+        for i in range(4):
+            draw_item(shape, (60 * i, 180, 90), seed=i, size=48).save(tmp_path / shape / f"{i}.jpg")
+    losses = {}
+    for weight in (0.0, 1.0):
+        settings = TuneSettings(dim=8, epochs=4, batch_size=4, holdout=0.25, hard_negatives=weight)
+        report = tune_backbone(read_folder(tmp_path), tmp_path / f"{weight}.pt", settings=settings, progress=False,
+                               current=None)
+        assert report.losses[-1] < report.losses[0]
+        losses[weight] = report.losses
+    assert losses[1.0][0] > losses[0.0][0]  # same seed and batches: the triplet term adds to the first epoch's loss
 
 
 def test_holdout_keeps_a_share_of_every_class():

@@ -40,6 +40,9 @@ class TuneSettings:
     weight_decay: float = 1e-4
     scale: float = 20.0
     label_smoothing: float = 0.1
+    hard_negatives: float = 0.0
+    """Weight of a batch-hard triplet term added to the classifier's loss (0: none; see `batch_hard_triplet`). At 1
+    on clothing-small: precision@10 +1 to +2 points, precision@1 -1.6, no gain once queries are expanded."""
     holdout: float = 0.1
     seed: int = 0
 
@@ -168,6 +171,8 @@ def _train(net: TunedNet, stems: torch.Tensor, labels: np.ndarray, n_classes: in
                 z = F.normalize(net.proj(net.head(stems[rows, views].float()).flatten(1)), dim=1)
                 logits = settings.scale * z @ F.normalize(centers, dim=1).T
                 loss = F.cross_entropy(logits, y[rows], label_smoothing=settings.label_smoothing)
+                if settings.hard_negatives:
+                    loss = loss + settings.hard_negatives * batch_hard_triplet(z, y[rows])
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -176,3 +181,17 @@ def _train(net: TunedNet, stems: torch.Tensor, labels: np.ndarray, n_classes: in
                 bar.advance(task)
             losses.append(round(total / steps, 4))
     return losses
+
+
+def batch_hard_triplet(z: torch.Tensor, labels: torch.Tensor, margin: float = 0.2) -> torch.Tensor:
+    """Mean over the batch's photos that have a same-category partner of max(0, m + s(nearest other category) -
+    s(farthest same category)), s the cosine of unit vectors `z`: the hardest pair each way (Hermans et al. 2017)."""
+    sim = z @ z.T
+    same = labels[:, None] == labels[None, :]
+    itself = torch.eye(len(labels), dtype=torch.bool, device=z.device)
+    hardest_positive = sim.masked_fill(~same | itself, 2.0).min(1).values
+    hardest_negative = sim.masked_fill(same, -2.0).max(1).values
+    anchors = (same & ~itself).any(1) & (~same).any(1)
+    if not anchors.any():
+        return z.sum() * 0.0
+    return F.relu(margin + hardest_negative - hardest_positive)[anchors].mean()
