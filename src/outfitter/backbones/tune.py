@@ -184,8 +184,8 @@ def _train(net: TunedNet, stems: torch.Tensor, labels: np.ndarray, n_classes: in
 
 
 def batch_hard_triplet(z: torch.Tensor, labels: torch.Tensor, margin: float = 0.2) -> torch.Tensor:
-    """Mean over the batch's photos that have a same-category partner of max(0, m + s(nearest other category) -
-    s(farthest same category)), s the cosine of unit vectors `z`: the hardest pair each way (Hermans et al. 2017)."""
+    """max(0, m + s(nearest other category) - s(farthest same category)), s the cosine of unit vectors `z`, averaged
+    over the batch's photos that have both: the hardest pair each way (batch-hard, Hermans et al. 2017)."""
     sim = z @ z.T
     same = labels[:, None] == labels[None, :]
     itself = torch.eye(len(labels), dtype=torch.bool, device=z.device)
