@@ -81,16 +81,12 @@ def test_batch_hard_triplet_charges_the_hardest_pair_each_way():
     assert z.grad.abs().sum() > 0
 
 
-def test_the_hard_negative_term_takes_part_in_training(tmp_path):
-    for shape in ("tops", "bottoms"):
-        (tmp_path / shape).mkdir()
-        for i in range(4):
-            draw_item(shape, (60 * i, 180, 90), seed=i, size=48).save(tmp_path / shape / f"{i}.jpg")
+def test_the_hard_negative_term_takes_part_in_training(tmp_path, photo_folder):
     losses = {}
     for weight in (0.0, 1.0):
         settings = TuneSettings(dim=8, epochs=4, batch_size=4, holdout=0.25, hard_negatives=weight)
-        report = tune_backbone(read_folder(tmp_path), tmp_path / f"{weight}.pt", settings=settings, progress=False,
-                               current=None)
+        report = tune_backbone(read_folder(photo_folder), tmp_path / f"{weight}.pt", settings=settings,
+                               progress=False, current=None)
         assert report.losses[-1] < report.losses[0]
         losses[weight] = report.losses
     assert losses[1.0][0] > losses[0.0][0]  # same seed and batches: the triplet term adds to the first epoch's loss
