@@ -24,15 +24,15 @@ from outfitter.catalog import CatalogStore
 from outfitter.catalog.store import MANIFEST
 from outfitter.config import DEFAULT_BACKBONE
 from outfitter.pipeline.features import FEATURES, compute_features
-from outfitter.pipeline.stages import StoreWriter
+from outfitter.pipeline.stages import GROWN_CHUNK, StoreWriter
 from outfitter.types import Item
 
 DIM = 256  # the default backbone's width
 BATCH = 64  # rows per batch arriving from the runner
 
 
-def write(rows: int, largest: int | None) -> dict:
-    """Write `rows` rows through a StoreWriter (chunks growing up to `largest`; None: the shipped limit)."""
+def write(rows: int, largest: int) -> dict:
+    """Write `rows` rows through a StoreWriter whose chunks grow up to `largest` items (512: fixed 512-row chunks)."""
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((BATCH, DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -40,7 +40,7 @@ def write(rows: int, largest: int | None) -> dict:
     tenth, marks = max(rows // 10, BATCH), []
     with tempfile.TemporaryDirectory() as folder:
         store = CatalogStore.create(Path(folder) / "store", backbone=DEFAULT_BACKBONE, dim=DIM)
-        writer = StoreWriter(store) if largest is None else StoreWriter(store, largest=largest)
+        writer = StoreWriter(store, largest=largest)
         start = time.perf_counter()
         for first in range(0, rows, BATCH):
             n = min(BATCH, rows - first)
@@ -65,7 +65,7 @@ def main() -> None:
                         help="Rows for the fixed-chunk baseline (it slows down as it grows: keep it smaller).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    results = {"growing chunks": write(args.rows, None),
+    results = {"growing chunks": write(args.rows, GROWN_CHUNK),
                "fixed 512-row chunks (baseline)": write(args.baseline_rows, 512)}
     if args.json:
         print(json.dumps(results, indent=2))
