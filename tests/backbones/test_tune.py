@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from outfitter.backbones import create_backbone
 from outfitter.backbones.tune import TuneSettings, batch_hard_triplet, stratified_split, tune_backbone
@@ -64,15 +65,11 @@ def test_a_foreign_file_is_not_a_backbone(tmp_path):
 
 
 def test_batch_hard_triplet_is_zero_once_every_category_is_apart_by_the_margin():
-    import torch
-
     z = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.95, 0.05], [0.0, 1.0], [0.05, 0.95]]), dim=1)
     assert batch_hard_triplet(z, torch.tensor([0, 0, 1, 1])).item() == 0.0
 
 
 def test_batch_hard_triplet_charges_the_hardest_pair_each_way():
-    import torch
-
     z = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], requires_grad=True)
     loss = batch_hard_triplet(z, torch.tensor([0, 0, 1]), margin=0.2)
     # photos 0 and 1 are alike (cosine 0); each is nearer photo 2 (0.6, 0.8); photo 2 has no partner, so no term
@@ -101,8 +98,6 @@ def test_holdout_keeps_a_share_of_every_class():
 
 def test_frozen_features_match_the_base_backbone_in_use(lite0):
     """Tuning must see the stem exactly as indexing will (eval-mode BatchNorm), or the tuned part is mistrained."""
-    import torch
-
     from outfitter.backbones.tuned import tuned_net
 
     net = tuned_net("efficientnet_lite0", 8)
