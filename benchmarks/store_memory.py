@@ -2,7 +2,8 @@
 
 The same N synthetic clustered items (see search_speed.py) go into a float32 and a float16 store. For each:
 seconds to open it and map every segment's vectors, resident memory added by that (the vectors stay on
-disk), the first lookup of an item by id (the store then builds its id table), bytes per item on disk,
+disk), the first lookup of an item by id (the store then builds its id table: its seconds and the resident
+memory it adds, the ids' mapped pages included), bytes per item on disk,
 and exact search (batched) time. float16's recall cost is exact search on
 the float16 store against float32 exact search computed while generating, unfiltered and filtered.
 
@@ -40,8 +41,10 @@ def opened(root: Path) -> dict[str, float]:
     seconds = open_store(root)
     rss = resident_mib() - before
     store = CatalogStore.open(root)
+    before = resident_mib()
     lookup_s, _ = timed(lambda: store.vector(item_id(len(store) - 1)))
-    return {"open_s": seconds, "open_rss_mib": rss, "first_lookup_s": lookup_s}
+    return {"open_s": seconds, "open_rss_mib": rss, "first_lookup_s": lookup_s,
+            "id_table_rss_mib": resident_mib() - before}
 
 
 def measure(store: CatalogStore, queries: np.ndarray, filters: list[str], truth: Truth) -> dict[str, float]:
@@ -75,7 +78,7 @@ def report(r: dict) -> str:
         m = r[dtype]
         lines.append(
             f"{dtype}: opened in {m['open_s'] * 1e3:.1f} ms (+{m['open_rss_mib']:.1f} MiB resident), "
-            f"first lookup by id {m['first_lookup_s'] * 1e3:.0f} ms, "
+            f"first lookup by id {m['first_lookup_s'] * 1e3:.0f} ms (+{m['id_table_rss_mib']:.1f} MiB), "
             f"{m['vector_bytes_per_item']:.0f} B/item of vectors, {m['store_bytes_per_item']:.0f} B/item in all, "
             f"exact search {m['exact_batch_ms_per_query']:.1f} ms a query batched, "
             f"recall@10 {m['recall_at_10']:.4f}, filtered {m['filtered_recall_at_10']:.4f}")

@@ -35,6 +35,7 @@ import numpy as np
 
 from outfitter.utils.atomic import write_atomic, write_json, write_npy
 from outfitter.catalog import integrity
+from outfitter.catalog.id_table import IdTable
 from outfitter.catalog.integrity import Problem
 from outfitter.errors import InputError, StoreError
 from outfitter.utils.ids import id_problem
@@ -375,45 +376,36 @@ class CatalogStore:
         return frozenset(self._manifest["deleted"])
 
     @cached_property
-    def _rows(self) -> dict[str, tuple[int, int]]:
-        """id -> (segment, row) for every live item (built on first lookup)."""
-        rows: dict[str, tuple[int, int]] = {}
-        for s, seg in enumerate(self.segments):
-            for r, item_id in enumerate(seg.ids.tolist()):
-                if item_id not in self._deleted:
-                    rows[item_id] = (s, r)
-        return rows
+    def _table(self) -> IdTable:
+        """The row of every live item by id (built on first lookup)."""
+        return IdTable([seg.ids for seg in self.segments], self._deleted)
 
     def __len__(self) -> int:
         return sum(len(seg) for seg in self.segments) - len(self._deleted)
 
     def __contains__(self, item_id: object) -> bool:
-        return item_id in self._rows
+        return item_id in self._table
 
     def ids(self) -> list[str]:
         """Live item ids in storage order."""
-        return list(self._rows)
+        return [item_id for block in self.blocks() for item_id in block.ids[block.live].tolist()]
 
     def get(self, item_id: str) -> Item:
         """The stored item, or a KeyError-like InputError naming the unknown id."""
-        s, r = self._locate(item_id)
+        s, r = self._table.locate(self.row(item_id))
         return _record_item(self.segments[s].metadata(r))
 
     def vector(self, item_id: str) -> np.ndarray:
         """One item's vector as float32."""
-        s, r = self._locate(item_id)
+        s, r = self._table.locate(self.row(item_id))
         return np.asarray(self.segments[s].vectors[r], dtype=np.float32)
 
     def row(self, item_id: str) -> int:
         """The item's position in `vectors()` and `all_ids()` (InputError naming an unknown id)."""
-        s, r = self._locate(item_id)
-        return sum(len(seg) for seg in self.segments[:s]) + r
-
-    def _locate(self, item_id: str) -> tuple[int, int]:
-        try:
-            return self._rows[item_id]
-        except KeyError:
-            raise InputError(f"unknown item id {item_id!r} in store {self.root}", field="item_id") from None
+        row = self._table.row(item_id)
+        if row is None:
+            raise InputError(f"unknown item id {item_id!r} in store {self.root}", field="item_id")
+        return row
 
     def category_code(self, category: str | None) -> int | None:
         """The code of a category name (matched as `category_name` does), None if the store has no such category."""
@@ -491,17 +483,18 @@ class CatalogStore:
             return
         with self.lock():
             self._reload()
-            clash = [it.item_id for it in items if it.item_id in self._rows]
+            rows = self._table.rows_of([it.item_id for it in items])
+            clash = [it.item_id for it, row in zip(items, rows) if row >= 0]
             if clash or len({it.item_id for it in items}) != len(items):
                 raise InputError(f"item ids already in the store or repeated: {sorted(set(clash))[:5] or 'repeated'}",
                                  field="item_id")
             names, codes = self._category_codes(items)
             seg = Segment.write(self.root, items, vectors, codes, features)
-            rows = self._rows
+            table = self._table
             self._commit(segments=[*self._manifest["segments"], seg.name], categories=names,
                          checksums=self._checksums_with(seg))
-            rows.update((it.item_id, (len(self.segments) - 1, r)) for r, it in enumerate(items))
-            self.__dict__["_rows"] = rows  # extended, not rebuilt: a job of many chunks stays linear
+            table.extend(self.segments[-1].ids)
+            self.__dict__["_table"] = table  # extended, not rebuilt: a job of many chunks stays linear
 
     def add_segment_features(self, segment_name: str, name: str, array: np.ndarray) -> None:
         """Give one live segment a feature [its rows, width] (a back-fill): the file is written atomically (from
@@ -521,7 +514,8 @@ class CatalogStore:
         """Mark items deleted (committed atomically); returns how many were live."""
         with self.lock():
             self._reload()
-            live = [i for i in dict.fromkeys(item_ids) if i in self._rows]
+            wanted = list(dict.fromkeys(item_ids))
+            live = [i for i, row in zip(wanted, self._table.rows_of(wanted)) if row >= 0]
             if live:
                 self._commit(deleted=sorted(self._deleted | set(live)))
             return len(live)
@@ -624,7 +618,7 @@ class CatalogStore:
         self._manifest = manifest
         self._stamp = _stamp(self.root / MANIFEST)
         self.segments = _segments(self.root, manifest, self.__dict__.get("segments", ()))
-        self.__dict__.pop("_rows", None)
+        self.__dict__.pop("_table", None)
         self.__dict__.pop("_deleted", None)
 
     @contextmanager
