@@ -92,3 +92,28 @@ def test_the_command_prints_json_and_draws_a_sheet(store: Path, tmp_path: Path) 
     assert set(garment) == {"category", "box", "confidence", "similar"} and len(garment["box"]) == 4
     assert {"id", "score", "category"} <= set(garment["similar"][0])
     assert Image.open(sheet).width > 500
+
+
+@pytest.fixture(scope="module")
+def store_without_shoes(tmp_path_factory) -> Path:
+    """A shop that sells no shoes: the demo catalogue's first few items of every other category."""
+    items = [item for item in read_manifest(demo_data() / "catalog.csv") if item.category != "shoes"]
+    chosen = [item for category in {i.category for i in items}
+              for item in islice((i for i in items if i.category == category), 2)]
+    root = tmp_path_factory.mktemp("look-no-shoes") / "store"
+    index_items(chosen, root, workers=0, progress=False)
+    return root
+
+
+def test_a_garment_the_shop_does_not_sell_says_so_everywhere(store_without_shoes: Path, tmp_path: Path) -> None:
+    look = Catalog.open(store_without_shoes, progress=False).shop_the_look(PERSON, k=2)
+    shoes = next(g for g in look.garments if g.category == "shoes")
+    bottoms = next(g for g in look.garments if g.category == "bottoms")
+    assert shoes.similar == [] and shoes.none_similar() == "this catalogue has no shoes"
+    assert bottoms.similar and bottoms.none_similar() == ""
+    result = CliRunner().invoke(app, ["look", "--store", str(store_without_shoes), "--image", str(PERSON), "--k", "2",
+                                      "--sheet", str(tmp_path / "look.png")])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.stdout.splitlines() if line.startswith("shoes ("))
+    assert line.endswith(f"at {list(shoes.box)}: this catalogue has no shoes")
+    assert any(line.startswith("bottoms (") and line.endswith(": similar") for line in result.stdout.splitlines())

@@ -418,8 +418,9 @@ def look(
         kind = "a product shot: one garment" if found.product_shot else f"{len(found.garments)} garments found"
         console.print(f"{image.name}: {kind}")
         for garment in found.garments:
-            title = f"{garment.category or 'garment'} ({garment.confidence:.0%}) at {list(garment.box)}: similar"
-            console.print(hits_table(title, garment.similar))
+            title = f"{garment.category or 'garment'} ({garment.confidence:.0%}) at {list(garment.box)}"
+            none = garment.none_similar()
+            console.print(f"{title}: {none}" if none else hits_table(f"{title}: similar", garment.similar))
         for slot, hits in found.complementary.items():
             console.print(hits_table(f"completes the look: {slot}", hits))
     if sheet:

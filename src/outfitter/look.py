@@ -41,6 +41,11 @@ class LookGarment:
         return {"category": self.category, "box": list(self.box), "confidence": self.confidence,
                 "similar": [h.to_dict() for h in self.similar]}
 
+    def none_similar(self) -> str:
+        """Why the garment has no similar items, in words ('' when it has some): the catalogue holds nothing of
+        its kind (a shop that sells no bags, and a photo with a bag)."""
+        return "" if self.similar else f"this catalogue has no {self.category or 'items like it'}"
+
 
 @dataclass(frozen=True)
 class Look:

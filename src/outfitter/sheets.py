@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ from outfitter.images import load_image, resize, to_rgb
 from outfitter.types import Hit
 
 if TYPE_CHECKING:
-    from outfitter.look import Look
+    from outfitter.look import Look, LookGarment
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
@@ -81,10 +82,16 @@ def look_sheet(photo: str | Path, look: "Look", out_path: str | Path, *, thumb: 
     """Shop the look on one PNG: the photo with its garments outlined, a row per garment (its crop, then its
     similar items), then a row per completing slot."""
     query = SheetCell(outlined(load_image(photo), look), (Path(photo).name, "query"))
-    rows = [(f"{g.category or 'garment'} {g.confidence:.0%}",
-             [SheetCell(g.crop, ("found",))] + [SheetCell.from_hit(h) for h in g.similar]) for g in look.garments]
+    rows = [_garment_row(g) for g in look.garments]
     rows += [(f"with: {slot}", [SheetCell.from_hit(h) for h in hits]) for slot, hits in look.complementary.items()]
     return contact_sheet(rows, out_path, query=query, thumb=thumb, title="outfitter: shop the look")
+
+
+def _garment_row(garment: "LookGarment") -> tuple[str, list[SheetCell]]:
+    """A found garment's row: its crop (captioned with why nothing is like it, when so), then its similar items."""
+    found = SheetCell(garment.crop, ("found", *textwrap.wrap(garment.none_similar(), 20)))
+    label = f"{garment.category or 'garment'} {garment.confidence:.0%}"
+    return label, [found, *map(SheetCell.from_hit, garment.similar)]
 
 
 def outlined(photo: Image.Image, look: "Look") -> Image.Image:

@@ -349,6 +349,17 @@ def test_picking_an_outline_shows_that_garments_similar_items(shop_page):
     assert shop_page.locator("#category").is_disabled()  # each garment is searched among its own kind
 
 
+def test_a_garment_the_shop_does_not_sell_says_so(page):
+    look = upload_look(page, PERSON)  # this catalogue sells tops, bottoms and shoes only
+    kinds = [garment["category"] for garment in look["garments"]]
+    unsold = next(i for i, garment in enumerate(look["garments"]) if not garment["similar"])
+    page.locator("#outlines .outline .tag").nth(unsold).click()
+    kind = page.inner_text("#similar-title").removeprefix("Similar ")
+    assert page.inner_text("#similar-note") == f"This catalogue has no {kind}." and shown_ids(page) == []
+    page.locator("#outlines .outline .tag").nth(kinds.index("shoes")).click()
+    assert page.locator("#similar-note").is_hidden() and len(shown_ids(page)) > 0
+
+
 def test_a_product_shot_shows_no_outlines_and_the_usual_results(shop_page, shop_photos):
     upload_look(shop_page, PERSON)
     look = upload_look(shop_page, shop_photos["dress/dress0"])

@@ -288,9 +288,11 @@ async function searchLook(query, current) {
   state.complementsFor = query;
 }
 
-function showSimilar(hits) {
+// The similar items, or (`none`) why there are none.
+function showSimilar(hits, none = "") {
   $("results").hidden = false;
   $("similar").replaceChildren(...hits.map((hit) => card(hit, { score: hit.score })));
+  showText($("similar-note"), hits.length ? "" : none);
 }
 
 // ---- the look: a photo of a person, one outline per garment found; picking one shows the items like it
@@ -343,7 +345,7 @@ function pickGarment(index) {
   [...$("outlines").children].forEach((node, i) => node.setAttribute("aria-pressed", String(i === index)));
   const kind = garment.category ? slotName(garment.category).toLowerCase() : "items";
   $("similar-title").textContent = `Similar ${kind}`;
-  showSimilar(garment.similar);
+  showSimilar(garment.similar, `This catalogue has no ${kind}.`);
 }
 
 // One row of complements per outfit slot (each card names its own category).
