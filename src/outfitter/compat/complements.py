@@ -155,9 +155,8 @@ class Complements:
                              backbone=self.model_backbone)
         table = embed_table(self.model, inputs)
         codes = self.store.all_categories()
-        row_of = {item_id: r for r, item_id in enumerate(self.store.all_ids().tolist())}
         self.ids = np.asarray(table.ids)
-        self.categories = np.array([codes[row_of[i]] for i in table.ids], dtype=np.int32)
+        self.categories = np.array([codes[self.store.row(i)] for i in table.ids], dtype=np.int32)
         self.candidates = np.ones(len(table.ids), dtype=bool)
         self._embeddings, self._rows = table.vectors, table.index
         self.ranker = ComplementaryRanker(self.model, table.vectors)
